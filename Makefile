@@ -1,0 +1,44 @@
+# contactmoment — `make help` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+CM := .venv/bin/contactmoment
+PY := .venv/bin/python
+
+.PHONY: help install up run test unit integration lint typecheck schemas down status bench clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+install: ## create .venv and install the package with its test tools
+	@deploy/bootstrap.sh
+
+up: install ## start Kafka + PostgreSQL, create topics, migrate the database
+	@$(CM) dev up
+	@$(CM) topics create
+	@$(CM) db migrate
+
+run: up ## the main job: the whole stack and its processes in the foreground
+	@deploy/run.sh
+
+test: up ## the whole suite (unit + integration) against the real broker and database
+	@$(PY) -m pytest
+
+unit: install ## only the pure unit tests (no stack needed)
+	@$(PY) -m pytest tests/unit
+
+lint: install ## ruff (lint + format check) and mypy (strict on schemas/)
+	@.venv/bin/ruff check .
+	@.venv/bin/ruff format --check .
+	@.venv/bin/mypy schemas services streams
+
+schemas: install ## regenerate schemas/json and schemas/asyncapi.json from the models
+	@$(CM) schemas export
+
+status: install ## what runs of the local stack
+	@$(CM) dev status
+
+down: install ## stop the local stack (data stays in .local/)
+	@$(CM) dev down
+
+clean: down ## stop the stack and delete .local/ (all local data)
+	rm -rf .local

@@ -1,0 +1,254 @@
+"""The `data` of every event type in contract.md §3, as pydantic v2 models."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from schemas.keys import Identifier
+
+PREFIX = "nl.contactmoment."
+
+
+class EventType(StrEnum):
+    """Every CloudEvent `type` of the contract; the suffix is the schema version."""
+
+    CONTACT_RECORDED = PREFIX + "contact.recorded.v1"
+    REQUEST_OPENED = PREFIX + "request.opened.v1"
+    REQUEST_ACKNOWLEDGED = PREFIX + "request.acknowledged.v1"
+    REQUEST_INTERIM_UPDATE = PREFIX + "request.interim-update.v1"
+    REQUEST_ANSWERED = PREFIX + "request.answered.v1"
+    REQUEST_RESOLVED = PREFIX + "request.resolved.v1"
+    REQUEST_REOPENED = PREFIX + "request.reopened.v1"
+    REQUEST_SUSPENDED = PREFIX + "request.suspended.v1"
+    REQUEST_RESUMED = PREFIX + "request.resumed.v1"
+    REQUEST_EXTENDED = PREFIX + "request.extended.v1"
+    REQUEST_WITHDRAWN = PREFIX + "request.withdrawn.v1"
+    CUSTOMER_LINKED = PREFIX + "customer.linked.v1"
+    DOCUMENT_ISSUED = PREFIX + "document.issued.v1"
+    FEEDBACK_GIVEN = PREFIX + "feedback.given.v1"
+    DEADLINE_WARNING = PREFIX + "deadline.warning.v1"
+    DEADLINE_BREACHED = PREFIX + "deadline.breached.v1"
+    DEADLINE_ESCALATED = PREFIX + "deadline.escalated.v1"
+    DEADLINE_MET_LATE = PREFIX + "deadline.met-late.v1"
+    NOTIFICATION = PREFIX + "notification.v1"
+
+
+class Channel(StrEnum):
+    PHONE = "phone"
+    COUNTER = "counter"
+    WEB = "web"
+    EMAIL = "email"
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class RequestType(StrEnum):
+    QUESTION = "question"
+    CALLBACK = "callback"
+    COMPLAINT = "complaint"
+    APPLICATION = "application"
+    REPORT = "report"
+
+
+class DocumentKind(StrEnum):
+    PASSPORT = "passport"
+    ID_CARD = "id-card"
+    DRIVING_LICENCE = "driving-licence"
+
+
+class NotificationKind(StrEnum):
+    INTERIM_UPDATE_DUE = "interim-update-due"
+    CALLBACK_MISSED = "callback-missed"
+    DEADLINE_BREACHED = "deadline-breached"
+    REPEAT_CONTACT = "repeat-contact"
+    DOCUMENT_EXPIRING = "document-expiring"
+    FEEDBACK_REQUEST = "feedback-request"
+
+
+class Audience(StrEnum):
+    CUSTOMER = "customer"
+    STAFF = "staff"
+    REGIETEAM = "regieteam"
+
+
+# ISO 8601 duration (calendar time): P4W, P1Y2M10D, PT30S, P2DT4H …
+_ISO_DURATION = re.compile(
+    r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$"
+)
+
+
+def _iso_duration(value: str) -> str:
+    if not _ISO_DURATION.match(value):
+        raise ValueError(f"{value!r} is not an ISO 8601 duration such as P4W or PT30S")
+    return value
+
+
+IsoDuration = Annotated[
+    str,
+    AfterValidator(_iso_duration),
+    Field(json_schema_extra={"pattern": _ISO_DURATION.pattern}, examples=["P4W", "PT30S"]),
+]
+RequestId = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:@-]+$")]
+Text = Annotated[str, Field(min_length=1, max_length=500)]
+LongText = Annotated[str, Field(max_length=20_000)]
+
+
+class EventData(BaseModel):
+    """Base of every `data` model: immutable, and unknown fields are an error, not ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Actor(BaseModel):
+    """Who acted for the municipality (an agent, a desk clerk, a system)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Annotated[str, Field(pattern=r"^(employee|system|customer)$")]
+    id: Text
+    department: Text | None = None
+
+
+class ContactRecorded(EventData):
+    channel: Channel
+    direction: Direction
+    subject: Text
+    outcome: Text
+    identifiers: Annotated[list[Identifier], Field(min_length=1)]
+    summary: LongText | None = None
+    actor: Actor | None = None
+    request_id: RequestId | None = None
+    thread_id: Annotated[str, Field(max_length=998)] | None = None
+
+
+class RequestOpened(EventData):
+    request_id: RequestId
+    request_type: RequestType
+    subject: Text
+    channel: Channel
+    department: Text | None = None
+    vulnerable: bool = False
+
+
+class RequestRef(EventData):
+    """Data of the lifecycle events that name only the request."""
+
+    request_id: RequestId
+
+
+class RequestAcknowledged(RequestRef):
+    pass
+
+
+class RequestInterimUpdate(RequestRef):
+    note: LongText | None = None
+
+
+class RequestAnswered(RequestRef):
+    pass
+
+
+class RequestResolved(RequestRef):
+    """The customer confirmed they were helped."""
+
+
+class RequestReopened(RequestRef):
+    reason: Text
+
+
+class RequestSuspended(RequestRef):
+    """Awb 4:15: waiting for the customer stops the clock."""
+
+
+class RequestResumed(RequestRef):
+    pass
+
+
+class RequestExtended(RequestRef):
+    extension: IsoDuration
+
+
+class RequestWithdrawn(RequestRef):
+    pass
+
+
+class CustomerLinked(EventData):
+    identifiers: Annotated[list[Identifier], Field(min_length=2)]
+
+
+class DocumentIssued(EventData):
+    document_kind: DocumentKind
+    valid_until: date
+
+
+class FeedbackGiven(RequestRef):
+    score: Annotated[int, Field(ge=1, le=5)]
+    comment: LongText | None = None
+
+
+class DeadlineSignal(EventData):
+    """A transition of a request's clock (warning, escalation, late answer)."""
+
+    request_id: RequestId
+    request_type: RequestType
+    department: Text | None
+    opened_at: AwareDatetime
+    due_at: AwareDatetime
+    norm: Text
+    detected_at: AwareDatetime | None = None
+
+
+class DeadlineBreached(DeadlineSignal):
+    detected_at: AwareDatetime
+
+
+class Notification(EventData):
+    notification_id: Annotated[str, Field(min_length=1, max_length=200)]
+    kind: NotificationKind
+    audience: Audience
+    channel: Channel | None = None
+    request_id: RequestId | None = None
+    message: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+DATA_MODELS: dict[EventType, type[EventData]] = {
+    EventType.CONTACT_RECORDED: ContactRecorded,
+    EventType.REQUEST_OPENED: RequestOpened,
+    EventType.REQUEST_ACKNOWLEDGED: RequestAcknowledged,
+    EventType.REQUEST_INTERIM_UPDATE: RequestInterimUpdate,
+    EventType.REQUEST_ANSWERED: RequestAnswered,
+    EventType.REQUEST_RESOLVED: RequestResolved,
+    EventType.REQUEST_REOPENED: RequestReopened,
+    EventType.REQUEST_SUSPENDED: RequestSuspended,
+    EventType.REQUEST_RESUMED: RequestResumed,
+    EventType.REQUEST_EXTENDED: RequestExtended,
+    EventType.REQUEST_WITHDRAWN: RequestWithdrawn,
+    EventType.CUSTOMER_LINKED: CustomerLinked,
+    EventType.DOCUMENT_ISSUED: DocumentIssued,
+    EventType.FEEDBACK_GIVEN: FeedbackGiven,
+    EventType.DEADLINE_WARNING: DeadlineSignal,
+    EventType.DEADLINE_BREACHED: DeadlineBreached,
+    EventType.DEADLINE_ESCALATED: DeadlineSignal,
+    EventType.DEADLINE_MET_LATE: DeadlineSignal,
+    EventType.NOTIFICATION: Notification,
+}
+
+# Which topic each type travels on (contract.md §2).
+INPUT_TYPES = frozenset(list(EventType)[:14])
+SIGNAL_TYPES = frozenset(
+    {
+        EventType.DEADLINE_WARNING,
+        EventType.DEADLINE_BREACHED,
+        EventType.DEADLINE_ESCALATED,
+        EventType.DEADLINE_MET_LATE,
+    }
+)
+NOTIFICATION_TYPES = frozenset({EventType.NOTIFICATION})

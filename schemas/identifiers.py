@@ -1,0 +1,90 @@
+"""Customer identifiers: normalisation, validation and masked display (domain.md)."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from stdnum import exceptions as stdnum_errors
+from stdnum.nl import bsn as stdnum_bsn
+
+
+class IdentifierKind(StrEnum):
+    """Kinds of identifier, strongest first: the customer key derives from the strongest."""
+
+    BSN = "bsn"
+    KVK = "kvk"
+    EMAIL = "email"
+    PHONE = "phone"
+
+
+STRENGTH: tuple[IdentifierKind, ...] = tuple(IdentifierKind)
+DEFAULT_PHONE_REGION = "NL"
+_KVK = re.compile(r"^\d{8}$")
+
+
+class InvalidIdentifier(ValueError):
+    """An identifier failed validation; `str()` reads like "bsn: fails the 11-check"."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+def normalise(kind: IdentifierKind, raw: str, *, field: str | None = None) -> str:
+    """The canonical form of an identifier, or InvalidIdentifier naming `field`."""
+    name = field or kind.value
+    if not isinstance(raw, str) or not raw.strip():
+        raise InvalidIdentifier(name, "is empty")
+    value = raw.strip()
+    if kind is IdentifierKind.BSN:
+        return _normalise_bsn(value, name)
+    if kind is IdentifierKind.KVK:
+        compact = re.sub(r"[\s.-]", "", value)
+        if not _KVK.match(compact):
+            raise InvalidIdentifier(name, "must be exactly 8 digits (a KvK number)")
+        return compact
+    if kind is IdentifierKind.EMAIL:
+        try:
+            checked = validate_email(value, check_deliverability=False)
+        except EmailNotValidError as exc:
+            raise InvalidIdentifier(name, f"is not a valid e-mail address ({exc})") from None
+        return checked.normalized.lower()
+    return _normalise_phone(value, name)
+
+
+def _normalise_bsn(value: str, name: str) -> str:
+    try:
+        return str(stdnum_bsn.validate(value))
+    except stdnum_errors.InvalidChecksum:
+        raise InvalidIdentifier(name, "fails the 11-check") from None
+    except stdnum_errors.InvalidLength:
+        raise InvalidIdentifier(name, "must be 9 digits") from None
+    except stdnum_errors.ValidationError:
+        raise InvalidIdentifier(name, "must contain only digits") from None
+
+
+def _normalise_phone(value: str, name: str) -> str:
+    try:
+        number = phonenumbers.parse(value, DEFAULT_PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        raise InvalidIdentifier(name, "is not a phone number") from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidIdentifier(name, "is not a valid phone number")
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def mask(kind: IdentifierKind, normalised: str) -> str:
+    """What staff may see: enough to recognise, not enough to reuse."""
+    if kind is IdentifierKind.EMAIL:
+        local, _, domain = normalised.partition("@")
+        return f"{local[:1]}***@{domain}"
+    if kind is IdentifierKind.PHONE:
+        # +31612345678 → +31******5678: country code and the last four digits stay.
+        number = phonenumbers.parse(normalised)
+        prefix = f"+{number.country_code}"
+        return prefix + "*" * (len(normalised) - len(prefix) - 4) + normalised[-4:]
+    return "*" * (len(normalised) - 4) + normalised[-4:]

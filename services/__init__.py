@@ -1,0 +1,1 @@
+"""Everything around the stream: ingest, HTTP API, projector, CLI, settings, local stack."""

@@ -1,0 +1,175 @@
+"""The `contactmoment` command: local stack, topics, migrations, schemas and processes."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+from services.dev.errors import StackError
+from services.settings import ConfigError, Settings, load_settings
+from services.topics import TopicError
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+# -- dev ------------------------------------------------------------------------------------
+
+
+def cmd_dev_up(settings: Settings, args: argparse.Namespace) -> int:
+    from services.dev import stack
+
+    started = time.monotonic()
+    stack.up(settings, _say)
+    lines, _ = stack.status_lines(settings)
+    for line in lines:
+        _say(line)
+    _say(f"local stack ready in {time.monotonic() - started:.1f} s")
+    return EXIT_OK
+
+
+def cmd_dev_down(settings: Settings, args: argparse.Namespace) -> int:
+    from services.dev import stack
+
+    stack.down(settings, _say)
+    return EXIT_OK
+
+
+def cmd_dev_status(settings: Settings, args: argparse.Namespace) -> int:
+    from services.dev import stack
+
+    lines, all_up = stack.status_lines(settings)
+    for line in lines:
+        _say(line)
+    return EXIT_OK if all_up else 3
+
+
+def cmd_dev_secrets(settings: Settings, args: argparse.Namespace) -> int:
+    for name, path in settings.ensure_secrets().items():
+        _say(f"{name}: {path}")
+    return EXIT_OK
+
+
+# -- topics, db, schemas --------------------------------------------------------------------
+
+
+def cmd_topics_create(settings: Settings, args: argparse.Namespace) -> int:
+    from services.topics import create_topics
+
+    partitions = args.partitions or settings.topic_partitions
+    results = asyncio.run(create_topics(settings.kafka_bootstrap, partitions))
+    for result in results:
+        note = f"  ({result.note})" if result.note else ""
+        _say(f"{result.name:<26} {result.state:<8} {result.partitions} partitions{note}")
+    return EXIT_OK
+
+
+def cmd_db_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from services.db.migrate import migrate
+
+    applied = migrate(settings.database_url)
+    if applied:
+        for mid in applied:
+            _say(f"applied {mid}")
+    else:
+        _say("database schema is up to date")
+    return EXIT_OK
+
+
+def cmd_schemas_export(settings: Settings, args: argparse.Namespace) -> int:
+    from schemas.export import drifted, write_all
+
+    if args.check:
+        stale = drifted()
+        for path in stale:
+            _say(f"out of date: {path}")
+        if stale:
+            _say("run `contactmoment schemas export` and commit the result")
+            return EXIT_FAIL
+        _say("schemas/json and schemas/asyncapi.json match the models")
+        return EXIT_OK
+    for path in write_all():
+        _say(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from services.runner import default_processes, run
+
+    parser = build_parser()
+    commands = set(parser._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+    return run(settings, default_processes(settings, commands))
+
+
+# -- parser ---------------------------------------------------------------------------------
+
+Handler = Callable[[Settings, argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="contactmoment",
+        description="Event-driven contact-moment processor: channel events on Kafka, a "
+        "unified customer view, request deadlines and proactive notifications. "
+        "Configuration comes from CONTACTMOMENT_* environment variables (see README).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    dev = sub.add_parser("dev", help="the local stack (Kafka + PostgreSQL under .local/)")
+    dev_sub = dev.add_subparsers(dest="dev_command", metavar="ACTION", required=True)
+    dev_sub.add_parser("up", help="install what is missing, start both, wait until ready") \
+        .set_defaults(handler=cmd_dev_up)  # fmt: skip
+    dev_sub.add_parser("down", help="stop both (data stays in .local/)") \
+        .set_defaults(handler=cmd_dev_down)  # fmt: skip
+    dev_sub.add_parser("status", help="what runs, where, its pid and log (exit 3: not all up)") \
+        .set_defaults(handler=cmd_dev_status)  # fmt: skip
+    dev_sub.add_parser("secrets", help="generate .local/api-token and .local/pseudonym-key") \
+        .set_defaults(handler=cmd_dev_secrets)  # fmt: skip
+
+    topics = sub.add_parser("topics", help="Kafka topics of the contract")
+    topics_sub = topics.add_subparsers(dest="topics_command", metavar="ACTION", required=True)
+    create = topics_sub.add_parser("create", help="create the topics (idempotent)")
+    create.add_argument(
+        "--partitions", type=int, help="default: CONTACTMOMENT_TOPIC_PARTITIONS (12)"
+    )
+    create.set_defaults(handler=cmd_topics_create)
+
+    db = sub.add_parser("db", help="the PostgreSQL read model")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_sub.add_parser("migrate", help="apply pending versioned migrations") \
+        .set_defaults(handler=cmd_db_migrate)  # fmt: skip
+
+    schemas = sub.add_parser("schemas", help="the event contract as JSON Schema and AsyncAPI")
+    schemas_sub = schemas.add_subparsers(dest="schemas_command", metavar="ACTION", required=True)
+    export = schemas_sub.add_parser("export", help="write schemas/json/*.json, asyncapi.json")
+    export.add_argument("--check", action="store_true", help="only report drift (exit 1)")
+    export.set_defaults(handler=cmd_schemas_export)
+
+    sub.add_parser(
+        "run", help="start every long-running process in the foreground (make run)"
+    ).set_defaults(handler=cmd_run)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        settings = load_settings()
+        return handler(settings, args)
+    except (ConfigError, StackError, TopicError) as exc:
+        print(f"contactmoment: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The PostgreSQL read model: versioned migrations and connection helpers."""

@@ -1,0 +1,121 @@
+"""Process and port helpers for the local stack: pid files, liveness, readiness waits."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from services.dev.errors import StackError
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (exited child not yet reaped) still answers kill(0); look at its state.
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return True
+
+
+def read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().split()[0])
+    except (FileNotFoundError, ValueError, IndexError):
+        return None
+
+
+def port_free(host: str, port: int) -> bool:
+    """True when nothing listens on host:port (a bind would succeed)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return False
+            raise
+    return True
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    """True when something accepts TCP connections on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def require_port_free(host: str, port: int, what: str, variable: str) -> None:
+    if not port_free(host, port):
+        raise StackError(
+            f"port {port} on {host} is already in use by another process, so {what} cannot "
+            f"listen there. Stop that process, or choose another port with {variable}."
+        )
+
+
+def start_detached(argv: list[str], log_path: Path, pid_path: Path, cwd: Path) -> int:
+    """Start a long-running server in its own session; output goes to log_path."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    pid_path.write_text(f"{proc.pid}\n")
+    return proc.pid
+
+
+def wait_until(
+    ready: Callable[[], bool],
+    *,
+    timeout: float,
+    alive: Callable[[], bool],
+    what: str,
+    log_path: Path,
+) -> float:
+    """Poll `ready` until true; fail early if the process died. Returns seconds waited."""
+    started = time.monotonic()
+    while True:
+        if ready():
+            return time.monotonic() - started
+        if not alive():
+            raise StackError(f"{what} exited during start-up; read {log_path}")
+        if time.monotonic() - started > timeout:
+            raise StackError(f"{what} was not ready within {timeout:.0f} s; read {log_path}")
+        time.sleep(0.25)
+
+
+def stop_pid(pid: int, *, timeout: float = 30.0) -> None:
+    """SIGTERM, wait for a clean shutdown, SIGKILL as a last resort."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            return
+        time.sleep(0.2)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass

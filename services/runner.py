@@ -1,0 +1,101 @@
+"""`contactmoment run`: the long-running processes of the local stack in the foreground.
+
+Each process is a child `contactmoment <command>`; their output is interleaved with a name
+prefix. Ctrl-C (or one child dying) stops them all; the stack's data stays in `.local/`.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from services.settings import Settings
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    name: str
+    argv: tuple[str, ...]
+
+
+def default_processes(settings: Settings, available: set[str]) -> list[ProcessSpec]:
+    """The processes `make run` starts, limited to those this version provides."""
+    wanted = [
+        ProcessSpec("api", ("api",)),
+        ProcessSpec("worker", ("worker",)),
+        ProcessSpec("projector", ("projector",)),
+        ProcessSpec("simulate", ("simulate", "--rate", "2", "--duration", "0")),
+    ]
+    return [spec for spec in wanted if spec.argv[0] in available]
+
+
+def banner(settings: Settings, processes: Sequence[ProcessSpec]) -> str:
+    base = f"http://127.0.0.1:{settings.api_port}"
+    lines = [
+        "contactmoment is running",
+        f"  Kafka        {settings.kafka_bootstrap}",
+        f"  PostgreSQL   {settings.database_url}",
+        f"  processes    {', '.join(p.name for p in processes) or '(none yet)'}",
+    ]
+    if any(p.name == "api" for p in processes):
+        lines += [
+            f"  API          {base}/v1  (OpenAPI: {base}/openapi.json)",
+            f"  metrics      {base}/metrics",
+            f"  API token    {settings.secret('api-token')}  (from {settings.local_dir}/api-token)",
+        ]
+    lines.append("Ctrl-C stops the processes; `make down` stops Kafka and PostgreSQL.")
+    return "\n".join(lines)
+
+
+def run(settings: Settings, processes: Sequence[ProcessSpec]) -> int:
+    print(banner(settings, processes), flush=True)
+    if not processes:
+        return 0
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    selector = selectors.DefaultSelector()
+    for spec in processes:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", *spec.argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            start_new_session=True,
+        )
+        children[spec.name] = proc
+        assert proc.stdout is not None
+        selector.register(proc.stdout, selectors.EVENT_READ, spec.name)
+    width = max(len(n) for n in children)
+    try:
+        while True:
+            for key, _ in selector.select(timeout=1.0):
+                line = key.fileobj.readline()  # type: ignore[union-attr]
+                if line:
+                    print(f"{key.data:<{width}} | {line.decode(errors='replace').rstrip()}")
+            exited = {n: p.returncode for n, p in children.items() if p.poll() is not None}
+            if exited:
+                name, code = next(iter(exited.items()))
+                print(f"{name} exited with status {code}; stopping the others", flush=True)
+                return code or 1
+    except KeyboardInterrupt:
+        print("\nstopping …", flush=True)
+        return 0
+    finally:
+        _stop_all(list(children.values()))
+
+
+def _stop_all(children: list[subprocess.Popen[bytes]]) -> None:
+    for proc in children:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for proc in children:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)

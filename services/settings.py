@@ -1,0 +1,133 @@
+"""Configuration from CONTACTMOMENT_* environment variables (contract.md §1), validated once."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The checkout root: `.local/` (stack data, generated secrets) lives beside pyproject.toml.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says which variable and why."""
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; every field maps to CONTACTMOMENT_<FIELD>."""
+
+    model_config = SettingsConfigDict(env_prefix="CONTACTMOMENT_", extra="ignore")
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_controller_port: int = Field(9093, ge=1, le=65535)
+    database_url: str = "postgresql://contactmoment@127.0.0.1:5432/contactmoment"
+    api_port: int = Field(8080, ge=1, le=65535)
+    smtp_port: int = Field(2525, ge=1, le=65535)
+    api_token: str | None = None
+    pseudonym_key: str | None = None
+    service_norms: Path = Path("deploy/config/service-norms.toml")
+    topic_partitions: int = Field(12, ge=1, le=1000)
+    own_email_domains: str = "bergenopzoom.nl"
+    local_dir: Path = PROJECT_ROOT / ".local"
+    max_json_bytes: int = Field(1024 * 1024, ge=1024)
+    max_email_bytes: int = Field(25 * 1024 * 1024, ge=1024)
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _bootstrap_is_host_port(cls, value: str) -> str:
+        for server in value.split(","):
+            host, sep, port = server.strip().rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ValueError(f"expected host:port[,host:port…], got {value!r}")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_postgres(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("postgresql", "postgres") or not parts.hostname:
+            raise ValueError(f"expected postgresql://user@host:port/db, got {value!r}")
+        return value
+
+    @field_validator("pseudonym_key")
+    @classmethod
+    def _key_is_long_enough(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < 16:
+            raise ValueError("must be at least 16 characters of secret key material")
+        return value
+
+    # -- derived values -------------------------------------------------------------------
+
+    @property
+    def kafka_port(self) -> int:
+        return int(self.kafka_bootstrap.split(",")[0].rpartition(":")[2])
+
+    @property
+    def kafka_host(self) -> str:
+        return self.kafka_bootstrap.split(",")[0].rpartition(":")[0]
+
+    @cached_property
+    def database(self) -> DatabaseTarget:
+        return DatabaseTarget.parse(self.database_url)
+
+    @property
+    def own_domains(self) -> frozenset[str]:
+        return frozenset(d.strip().lower() for d in self.own_email_domains.split(",") if d.strip())
+
+    def secret(self, name: str) -> str:
+        """The api token or pseudonym key: from the environment, else `.local/<name>`."""
+        value = {"api-token": self.api_token, "pseudonym-key": self.pseudonym_key}[name]
+        if value:
+            return value
+        path = self.local_dir / name
+        if path.exists():
+            return path.read_text().strip()
+        raise ConfigError(
+            f"CONTACTMOMENT_{name.upper().replace('-', '_')} is not set and {path} does not "
+            "exist; set the variable, or run `contactmoment dev secrets` (make run does)."
+        )
+
+    def ensure_secrets(self) -> dict[str, Path]:
+        """Generate `.local/api-token` and `.local/pseudonym-key` once, for the local stack."""
+        self.local_dir.mkdir(parents=True, exist_ok=True)
+        written = {}
+        for name in ("api-token", "pseudonym-key"):
+            path = self.local_dir / name
+            if not path.exists():
+                path.write_text(secrets.token_urlsafe(32) + "\n")
+                path.chmod(0o600)
+            written[name] = path
+        return written
+
+
+class DatabaseTarget:
+    """The parts of CONTACTMOMENT_DATABASE_URL the local stack needs."""
+
+    def __init__(self, host: str, port: int, user: str, name: str) -> None:
+        self.host, self.port, self.user, self.name = host, port, user, name
+
+    @classmethod
+    def parse(cls, url: str) -> DatabaseTarget:
+        parts = urlsplit(url)
+        return cls(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 5432,
+            user=parts.username or "contactmoment",
+            name=(parts.path or "/contactmoment").lstrip("/") or "contactmoment",
+        )
+
+
+def load_settings() -> Settings:
+    """Read and validate the environment; raise ConfigError naming each bad variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"CONTACTMOMENT_{str(err['loc'][0]).upper()}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from None

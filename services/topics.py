@@ -1,0 +1,73 @@
+"""`contactmoment topics create`: the topics of contract.md §2, idempotently."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError, for_code
+
+from schemas.topics import TOPICS, TopicSpec
+
+
+class TopicError(Exception):
+    """The broker refused to create a topic; the message carries its reason."""
+
+
+@dataclass(frozen=True)
+class TopicResult:
+    name: str
+    state: str  # created | exists
+    partitions: int
+    note: str = ""
+
+
+async def create_topics(
+    bootstrap: str, partitions: int, specs: tuple[TopicSpec, ...] = TOPICS
+) -> list[TopicResult]:
+    """Create each missing topic; report existing ones (and a partition-count mismatch)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    await admin.start()
+    try:
+        existing = await _partition_counts(admin, [s.name for s in specs])
+        results = []
+        for spec in specs:
+            if spec.name in existing:
+                have = existing[spec.name]
+                note = (
+                    f"has {have} partitions, config asks {partitions}: partitions are fixed at "
+                    "creation, so this topic keeps its count"
+                    if have != partitions
+                    else ""
+                )
+                results.append(TopicResult(spec.name, "exists", have, note))
+                continue
+            try:
+                response = await admin.create_topics(
+                    [NewTopic(spec.name, partitions, 1, topic_configs=dict(spec.configs))]
+                )
+            except TopicAlreadyExistsError:  # created concurrently by someone else
+                results.append(TopicResult(spec.name, "exists", partitions))
+                continue
+            # aiokafka reports per-topic failures in the response instead of raising.
+            for _name, code, *message in response.topic_errors:
+                if code == TopicAlreadyExistsError.errno:
+                    results.append(TopicResult(spec.name, "exists", partitions))
+                elif code:
+                    detail = message[0] if message and message[0] else for_code(code).__name__
+                    raise TopicError(f"creating {spec.name} failed: {detail}")
+                else:
+                    results.append(TopicResult(spec.name, "created", partitions))
+        return results
+    finally:
+        await admin.close()
+
+
+async def _partition_counts(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:
+    listed = set(await admin.list_topics())
+    wanted = [n for n in names if n in listed]
+    if not wanted:
+        return {}
+    described = {t["topic"]: t for t in await admin.describe_topics(wanted)}
+    # A topic whose leaders are still being elected describes with an error but exists.
+    return {n: len(described.get(n, {}).get("partitions") or []) for n in wanted}

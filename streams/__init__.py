@@ -1,0 +1,1 @@
+"""The faust-streaming app: topics, tables and agents, with their pure decision logic."""
