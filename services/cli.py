@@ -102,9 +102,15 @@ def cmd_schemas_export(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from services.runner import default_processes, run
 
-    parser = build_parser()
-    commands = set(parser._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
-    return run(settings, default_processes(settings, commands))
+    return run(settings, default_processes(settings, command_names(build_parser())))
+
+
+def command_names(parser: argparse.ArgumentParser) -> set[str]:
+    """The top-level subcommands this version provides."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return set(action.choices)
+    return set()
 
 
 # -- parser ---------------------------------------------------------------------------------
