@@ -117,6 +117,16 @@ class Actor(BaseModel):
     department: Text | None = None
 
 
+class Attachment(BaseModel):
+    """An e-mail attachment as listed (never stored): name, media type and size."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: Annotated[str, Field(max_length=500)]
+    content_type: Annotated[str, Field(max_length=200)]
+    size: Annotated[int, Field(ge=0)]
+
+
 class ContactRecorded(EventData):
     channel: Channel
     direction: Direction
@@ -127,6 +137,7 @@ class ContactRecorded(EventData):
     actor: Actor | None = None
     request_id: RequestId | None = None
     thread_id: Annotated[str, Field(max_length=998)] | None = None
+    attachments: list[Attachment] | None = None
 
 
 class RequestOpened(EventData):

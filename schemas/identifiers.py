@@ -77,6 +77,24 @@ def _normalise_phone(value: str, name: str) -> str:
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
+# Nine digits, optionally grouped as 1234.56.789 or 1234 56 789, not part of a longer number.
+_BSN_LIKE = re.compile(r"(?<![\d.-])(\d{4})[ .-]?(\d{2})[ .-]?(\d{3})(?![\d])")
+BSN_REDACTED = "[BSN verwijderd]"
+
+
+def redact_bsns(text: str) -> str:
+    """Replace every number in free text that passes the BSN 11-check.
+
+    Residents type their BSN into messages and notes; free text travels in events, so it is
+    cleaned at the edge like the identifier fields.
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        return BSN_REDACTED if stdnum_bsn.is_valid("".join(match.groups())) else match.group(0)
+
+    return _BSN_LIKE.sub(replace, text)
+
+
 def mask(kind: IdentifierKind, normalised: str) -> str:
     """What staff may see: enough to recognise, not enough to reuse."""
     if kind is IdentifierKind.EMAIL:

@@ -99,6 +99,31 @@ def cmd_schemas_export(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from services.api.app import create_app
+    from services.dev.processes import require_port_free
+
+    require_port_free("127.0.0.1", settings.api_port, "the API", "CONTACTMOMENT_API_PORT")
+    if not args.no_smtp:
+        require_port_free("127.0.0.1", settings.smtp_port, "SMTP ingress",
+                          "CONTACTMOMENT_SMTP_PORT")  # fmt: skip
+    app = create_app(settings, smtp=not args.no_smtp)
+    smtp = "" if args.no_smtp else f", SMTP ingress on 127.0.0.1:{settings.smtp_port}"
+    _say(f"API on http://127.0.0.1:{settings.api_port}{smtp}")
+    uvicorn.run(app, host="127.0.0.1", port=settings.api_port, log_level=args.log_level,
+                access_log=args.access_log)  # fmt: skip
+    return EXIT_OK
+
+
+def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
+    from services.simulate.run import simulate
+
+    return asyncio.run(simulate(settings, rate=args.rate, duration=args.duration,
+                                seed=args.seed, progress=not args.quiet))  # fmt: skip
+
+
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from services.runner import default_processes, run
 
@@ -156,6 +181,21 @@ def build_parser() -> argparse.ArgumentParser:
     export = schemas_sub.add_parser("export", help="write schemas/json/*.json, asyncapi.json")
     export.add_argument("--check", action="store_true", help="only report drift (exit 1)")
     export.set_defaults(handler=cmd_schemas_export)
+
+    api = sub.add_parser("api", help="serve ingest, staff API, /metrics and SMTP ingress")
+    api.add_argument("--no-smtp", action="store_true", help="do not listen for SMTP")
+    api.add_argument("--log-level", default="info",
+                     choices=["critical", "error", "warning", "info", "debug"])  # fmt: skip
+    api.add_argument("--access-log", action="store_true", help="log every request")
+    api.set_defaults(handler=cmd_api)
+
+    simulate = sub.add_parser("simulate", help="realistic Dutch traffic through the ingest API")
+    simulate.add_argument("--rate", type=float, default=5.0, help="ingest calls per second")
+    simulate.add_argument("--duration", type=float, default=60.0,
+                          help="seconds to run; 0 runs until Ctrl-C")  # fmt: skip
+    simulate.add_argument("--seed", type=int, default=None, help="repeatable traffic")
+    simulate.add_argument("--quiet", action="store_true", help="no live progress line")
+    simulate.set_defaults(handler=cmd_simulate)
 
     sub.add_parser(
         "run", help="start every long-running process in the foreground (make run)"

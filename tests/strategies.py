@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from schemas.events import (
     DATA_MODELS,
     Actor,
+    Attachment,
     Audience,
     Channel,
     Direction,
@@ -49,6 +50,10 @@ FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "actor": st.builds(Actor, kind=st.sampled_from(["employee", "system"]), id=text),
     "request_id": request_id,
     "thread_id": text,
+    "attachments": st.lists(
+        st.builds(Attachment, name=text, content_type=text, size=st.integers(0, 10**9)),
+        max_size=3,
+    ),
     "request_type": st.sampled_from(RequestType),
     "department": text,
     "vulnerable": st.booleans(),

@@ -1,0 +1,1 @@
+"""The HTTP API: ingest webhooks, staff endpoints, staff page, health and metrics."""

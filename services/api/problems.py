@@ -1,0 +1,92 @@
+"""RFC 9457 problem details: every error a client sees says what was wrong and what to do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(Exception):
+    """Raise to answer with a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail = status, title, detail
+        self.headers = headers or {}
+        self.extra = extra
+
+
+def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"https://contactmoment.nl/problems/{problem.status}",
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update(problem.extra)
+    return JSONResponse(body, status_code=problem.status, headers=problem.headers,
+                        media_type=PROBLEM_JSON)  # fmt: skip
+
+
+def field_errors(
+    exc: ValidationError | RequestValidationError, prefix: str = ""
+) -> list[dict[str, str]]:
+    """[{field: "auth.bsn", problem: "fails the 11-check"}, …] from pydantic errors."""
+    errors = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"] if p not in ("body",)]
+        # Tagged unions add the tag to the location (auth.digid.bsn): keep the field path.
+        loc = [p for p in loc if p not in ("digid", "eherkenning", "function-after[check()]")]
+        field = ".".join([prefix, *loc] if prefix else loc) or "body"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        # Model-level checks name their field themselves ("caller: …").
+        if field == "body" and ": " in msg:
+            field, msg = msg.split(": ", 1)
+        errors.append({"field": field, "problem": msg})
+    return errors
+
+
+def validation_problem(errors: list[dict[str, str]]) -> Problem:
+    detail = "; ".join(f"{e['field']}: {e['problem']}" for e in errors)
+    return Problem(422, "Invalid input", detail, errors=errors)
+
+
+def install(app: FastAPI) -> None:
+    """Every error path answers application/problem+json."""
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc, request.url.path)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return problem_response(validation_problem(field_errors(exc)), request.url.path)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        titles = {404: "Not found", 405: "Method not allowed"}
+        detail = str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"there is no resource at {request.url.path}; see /openapi.json"
+        return problem_response(
+            Problem(exc.status_code, titles.get(exc.status_code, "Error"), detail,
+                    headers=dict(exc.headers or {})),
+            request.url.path,
+        )  # fmt: skip

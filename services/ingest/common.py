@@ -1,0 +1,109 @@
+"""What every channel mapping shares: sources, request ids, identifier checks, results."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from schemas.envelope import Envelope, new_event
+from schemas.events import Channel, EventData, EventType
+from schemas.identifiers import IdentifierKind, InvalidIdentifier, normalise, redact_bsns
+from schemas.keys import Identifier, Pseudonymiser, customer_key
+
+_REQUEST_NS = uuid.UUID("5e0b7a2c-3f41-4d8e-b6a9-1c2d3e4f5a6b")
+
+
+def source_urn(channel: Channel) -> str:
+    return f"urn:contactmoment:{channel.value}"
+
+
+def request_id_for(channel: Channel, source_id: str) -> str:
+    """A request id that is the same for every retry of the record that opened it."""
+    return f"{channel.value}-{uuid.uuid5(_REQUEST_NS, f'{channel.value}:{source_id}').hex[:20]}"
+
+
+def _checked(kind: IdentifierKind) -> AfterValidator:
+    def check(value: str) -> str:
+        try:
+            normalise(kind, value)
+        except InvalidIdentifier as exc:
+            raise ValueError(exc.problem) from None
+        return value
+
+    return AfterValidator(check)
+
+
+# Raw identifiers in channel payloads: checked at parse time, so a 422 names every bad field.
+Bsn = Annotated[str, _checked(IdentifierKind.BSN)]
+Kvk = Annotated[str, _checked(IdentifierKind.KVK)]
+Email = Annotated[str, _checked(IdentifierKind.EMAIL)]
+Phone = Annotated[str, _checked(IdentifierKind.PHONE)]
+SourceId = Annotated[str, Field(min_length=1, max_length=200)]
+ShortText = Annotated[str, Field(min_length=1, max_length=500)]
+FreeText = Annotated[str, Field(max_length=20_000)]
+Instant = AwareDatetime
+
+
+class Payload(BaseModel):
+    """Base of channel payloads: unknown fields are refused so typos do not vanish."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+@dataclass(frozen=True)
+class Mapped:
+    """The outcome of one ingest call: its events (in order) and the customer they are about."""
+
+    customer_key: str
+    events: list[Envelope]
+
+
+class EventBuilder:
+    """Builds the events of one source record: same source, record id and customer key."""
+
+    def __init__(self, channel: Channel, source_id: str, identifiers: list[Identifier]) -> None:
+        self.channel = channel
+        self.source = source_urn(channel)
+        self.source_id = source_id
+        self.customer_key = customer_key(identifiers)
+        self.events: list[Envelope] = []
+
+    def add(self, event_type: EventType, time: datetime, data: EventData, part: str = "") -> None:
+        self.events.append(
+            new_event(
+                event_type,
+                source=self.source,
+                source_id=self.source_id,
+                subject=self.customer_key,
+                time=time,
+                data=data,
+                part=part,
+            )
+        )
+
+    def result(self) -> Mapped:
+        return Mapped(self.customer_key, list(self.events))
+
+
+def identifiers(
+    pseudonyms: Pseudonymiser, *pairs: tuple[IdentifierKind, str | None]
+) -> list[Identifier]:
+    """Hash every given identifier once (duplicates dropped), strongest first."""
+    seen: dict[str, Identifier] = {}
+    for kind, raw in pairs:
+        if raw:
+            ident = pseudonyms.identifier(kind, raw)
+            seen.setdefault(ident.hash, ident)
+    return list(seen.values())
+
+
+def clean(text: str | None, limit: int = 20_000) -> str | None:
+    """Free text as it may travel: BSNs redacted, trimmed to the schema's limit."""
+    if text is None:
+        return None
+    cleaned = redact_bsns(text).strip()
+    return cleaned[:limit] or None

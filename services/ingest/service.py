@@ -1,0 +1,58 @@
+"""The ingest use case shared by HTTP and SMTP: publish a mapped call, count the outcome."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from schemas.events import Channel
+from schemas.keys import Pseudonymiser
+from services.ingest.common import Mapped
+from services.ingest.publisher import Publisher
+from services.metrics import INGEST, INGEST_EVENTS
+
+RECENT_IDS = 100_000
+
+
+class Ingest:
+    """Publishes the events of one ingest call and returns only once Kafka has them all."""
+
+    def __init__(
+        self,
+        publisher: Publisher,
+        pseudonyms: Pseudonymiser,
+        own_domains: frozenset[str],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.publisher = publisher
+        self.pseudonyms = pseudonyms
+        self.own_domains = own_domains
+        self.clock = clock
+        # Ids this process saw Kafka acknowledge: a retried call is answered from here and
+        # counted as a duplicate (other processes' retries are caught downstream by id).
+        self._recent: OrderedDict[str, None] = OrderedDict()
+
+    async def accept(self, channel: Channel, mapped: Mapped) -> dict[str, object]:
+        """202 body for the call; raises PublishError when Kafka did not take every event."""
+        ids = [e.id for e in mapped.events]
+        if all(i in self._recent for i in ids):
+            INGEST.labels(channel.value, "duplicate").inc()
+            for i in ids:
+                self._recent.move_to_end(i)
+            return {"ids": ids, "customer_key": mapped.customer_key, "duplicate": True}
+        try:
+            await self.publisher.publish(mapped.events)
+        except Exception:
+            INGEST.labels(channel.value, "unavailable").inc()
+            raise
+        for event in mapped.events:
+            INGEST_EVENTS.labels(channel.value, event.type.value).inc()
+            self._recent[event.id] = None
+        while len(self._recent) > RECENT_IDS:
+            self._recent.popitem(last=False)
+        INGEST.labels(channel.value, "accepted").inc()
+        return {"ids": ids, "customer_key": mapped.customer_key}
+
+    def rejected(self, channel: Channel) -> None:
+        INGEST.labels(channel.value, "rejected").inc()

@@ -1,0 +1,31 @@
+"""Prometheus metrics of contract.md §6, defined once and shared by every process.
+
+Each process serves its own registry on /metrics; counters are per process, so several
+workers never double-count (Prometheus sums them).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+INGEST = Counter(
+    "contactmoment_ingest_total",
+    "Ingest calls per channel and result (accepted, duplicate, rejected, unavailable).",
+    ["channel", "result"],
+)
+INGEST_EVENTS = Counter(
+    "contactmoment_ingest_events_total",
+    "Events acknowledged by Kafka per ingest channel and event type.",
+    ["channel", "type"],
+)
+HTTP_DURATION = Histogram(
+    "contactmoment_http_request_duration_seconds",
+    "HTTP request duration per route template, method and status.",
+    ["method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+DEADLETTERS = Counter(
+    "contactmoment_deadletter_total",
+    "Records sent to contact.deadletter.v1 per rejecting component.",
+    ["source"],
+)

@@ -1,0 +1,1 @@
+"""`contactmoment simulate`: realistic Dutch contact traffic through the ingest API."""
