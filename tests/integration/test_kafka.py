@@ -45,11 +45,19 @@ async def test_cloudevent_round_trip_through_the_broker(settings: Settings, uniq
     idents = [p.identifier(IdentifierKind.BSN, "111222333")]
     key = customer_key(idents)
     event = new_event(
-        EventType.CONTACT_RECORDED, source="urn:contactmoment:test", source_id=unique,
-        subject=key, time=datetime.now(UTC),
-        data=ContactRecorded(channel="counter", direction="inbound", subject="paspoort",
-                             outcome="served", identifiers=idents),
-    )  # fmt: skip
+        EventType.CONTACT_RECORDED,
+        source="urn:contactmoment:test",
+        source_id=unique,
+        subject=key,
+        time=datetime.now(UTC),
+        data=ContactRecorded(
+            channel="counter",
+            direction="inbound",
+            subject="paspoort",
+            outcome="served",
+            identifiers=idents,
+        ),
+    )
 
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True
@@ -57,16 +65,21 @@ async def test_cloudevent_round_trip_through_the_broker(settings: Settings, uniq
     await producer.start()
     try:
         meta = await producer.send_and_wait(
-            topic, encode(event), key=key.encode(),
+            topic,
+            encode(event),
+            key=key.encode(),
             headers=[("content-type", CONTENT_TYPE.encode())],
-        )  # fmt: skip
+        )
     finally:
         await producer.stop()
 
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=settings.kafka_bootstrap,
-        group_id=f"it-{unique}", auto_offset_reset="earliest", enable_auto_commit=False,
-    )  # fmt: skip
+        topic,
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=f"it-{unique}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     try:
         record = await consumer.getone()

@@ -27,8 +27,11 @@ async def test_row_written_and_read_back(settings: Settings) -> None:
             await conn.execute(
                 "INSERT INTO processed_events (event_id, event_type, customer_key, source_topic)"
                 " VALUES ($1, $2, $3, $4)",
-                event_id, "nl.contactmoment.contact.recorded.v1", "k-" + "0" * 32, "it",
-            )  # fmt: skip
+                event_id,
+                "nl.contactmoment.contact.recorded.v1",
+                "k-" + "0" * 32,
+                "it",
+            )
         row = await conn.fetchrow(
             "SELECT event_type, customer_key FROM processed_events WHERE event_id = $1", event_id
         )

@@ -30,9 +30,13 @@ def test_every_event_type_round_trips(event_type: EventType, data: st.DataObject
     model = data.draw(event_data(event_type))
     when = data.draw(aware)
     event = new_event(
-        event_type, source="urn:contactmoment:test", source_id="r-1",
-        subject=KEY, time=when, data=model,
-    )  # fmt: skip
+        event_type,
+        source="urn:contactmoment:test",
+        source_id="r-1",
+        subject=KEY,
+        time=when,
+        data=model,
+    )
     wire = encode(event)
     assert json.loads(wire)["specversion"] == "1.0"
     assert decode(wire) == event
@@ -40,15 +44,30 @@ def test_every_event_type_round_trips(event_type: EventType, data: st.DataObject
 
 def test_structured_mode_json_has_the_contract_attributes() -> None:
     event = new_event(
-        EventType.CONTACT_RECORDED, source="urn:contactmoment:phone", source_id="call-1",
-        subject=KEY, time=WHEN,
-        data=ContactRecorded(channel="phone", direction="inbound", subject="paspoort",
-                             outcome="answered", identifiers=IDENTS),
-    )  # fmt: skip
+        EventType.CONTACT_RECORDED,
+        source="urn:contactmoment:phone",
+        source_id="call-1",
+        subject=KEY,
+        time=WHEN,
+        data=ContactRecorded(
+            channel="phone",
+            direction="inbound",
+            subject="paspoort",
+            outcome="answered",
+            identifiers=IDENTS,
+        ),
+    )
     wire = json.loads(encode(event))
     assert set(wire) == {
-        "specversion", "id", "source", "type", "subject", "time", "datacontenttype", "data",
-    }  # fmt: skip
+        "specversion",
+        "id",
+        "source",
+        "type",
+        "subject",
+        "time",
+        "datacontenttype",
+        "data",
+    }
     assert wire["type"] == "nl.contactmoment.contact.recorded.v1"
     assert wire["subject"] == KEY
     assert "111222333" not in json.dumps(wire)
@@ -56,12 +75,15 @@ def test_structured_mode_json_has_the_contract_attributes() -> None:
 
 def _valid_wire(**overrides: Any) -> bytes:
     base = {
-        "specversion": "1.0", "id": "d6fa7e1f-7fab-5a2d-a477-5ee80505a4a9",
-        "source": "urn:contactmoment:phone", "type": "nl.contactmoment.request.extended.v1",
-        "subject": KEY, "time": "2026-11-30T09:12:00+01:00",
+        "specversion": "1.0",
+        "id": "d6fa7e1f-7fab-5a2d-a477-5ee80505a4a9",
+        "source": "urn:contactmoment:phone",
+        "type": "nl.contactmoment.request.extended.v1",
+        "subject": KEY,
+        "time": "2026-11-30T09:12:00+01:00",
         "datacontenttype": "application/json",
         "data": {"request_id": "r-1", "extension": "P4W"},
-    }  # fmt: skip
+    }
     base.update(overrides)
     return json.dumps(base).encode()
 

@@ -1,0 +1,63 @@
+"""Dead letters: a record no consumer can use goes to contact.deadletter.v1, never lost.
+
+The original key and bytes are kept as they were; headers say why and who rejected it, and
+where it came from, so a person can fix and replay it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from schemas.envelope import Envelope, InvalidEvent, decode
+from schemas.topics import DEADLETTER
+from services.ingest.publisher import Publisher, Record
+from services.metrics import DEADLETTERS
+
+MAX_REASON = 2000
+
+
+@dataclass(frozen=True)
+class Consumed:
+    """A record as a consumer read it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]] = ()
+
+
+def dead_letter_record(
+    consumed: Consumed, reason: str, source: str, topic: str = DEADLETTER
+) -> Record:
+    headers = [
+        *[(k, v) for k, v in consumed.headers if not k.startswith("error.")],
+        ("error.reason", reason[:MAX_REASON].encode()),
+        ("error.source", source.encode()),
+        ("error.origin", f"{consumed.topic}[{consumed.partition}]@{consumed.offset}".encode()),
+    ]
+    return Record(topic, consumed.key or b"", consumed.value or b"", tuple(headers))
+
+
+class DeadLetters:
+    """Decodes consumed records; what does not decode is published to the dead-letter topic."""
+
+    def __init__(self, publisher: Publisher, source: str, topic: str = DEADLETTER) -> None:
+        self.publisher = publisher
+        self.source = source
+        self.topic = topic
+
+    async def reject(self, consumed: Consumed, reason: str) -> None:
+        record = dead_letter_record(consumed, reason, self.source, self.topic)
+        await self.publisher.send_records([record])
+        DEADLETTERS.labels(self.source).inc()
+
+    async def decode(self, consumed: Consumed) -> Envelope | None:
+        """The event, or None after the record went to the dead-letter topic."""
+        try:
+            return decode(consumed.value or b"")
+        except InvalidEvent as exc:
+            await self.reject(consumed, exc.reason)
+            return None

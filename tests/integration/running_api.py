@@ -1,0 +1,72 @@
+"""A real `contactmoment api` process on free ports, its output captured for inspection."""
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from services.dev.processes import port_open
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningApi:
+    process: subprocess.Popen[bytes]
+    base_url: str
+    smtp_port: int
+    token: str
+    pseudonym_key: str
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_api(extra_env: dict[str, str] | None = None) -> RunningApi:
+    api_port, smtp_port = free_port(), free_port()
+    token, key = "it-token-" + os.urandom(8).hex(), "it-pseudonym-" + os.urandom(8).hex()
+    log_path = Path(tempfile.mkstemp(prefix="contactmoment-api-", suffix=".log")[1])
+    env = {
+        **os.environ,
+        "CONTACTMOMENT_API_PORT": str(api_port),
+        "CONTACTMOMENT_SMTP_PORT": str(smtp_port),
+        "CONTACTMOMENT_API_TOKEN": token,
+        "CONTACTMOMENT_PSEUDONYM_KEY": key,
+        **(extra_env or {}),
+    }
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "api", "--log-level", "debug", "--access-log"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    api = RunningApi(process, f"http://127.0.0.1:{api_port}", smtp_port, token, key, log_path)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the API process exited:\n{api.log()}")
+        if port_open("127.0.0.1", api_port) and port_open("127.0.0.1", smtp_port):
+            if httpx.get(f"{api.base_url}/healthz").status_code == 200:
+                return api
+        time.sleep(0.2)
+    api.stop()
+    raise RuntimeError(f"the API did not come up in 30 s:\n{api.log()}")

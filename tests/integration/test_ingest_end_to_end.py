@@ -1,0 +1,172 @@
+"""Ingest through a running API process into the real broker, over HTTP and SMTP."""
+
+import asyncio
+import json
+import smtplib
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from schemas.envelope import decode
+from schemas.events import EventType
+from schemas.keys import event_id
+from schemas.topics import EVENTS
+from services.settings import Settings
+from tests.integration.running_api import RunningApi, start_api
+
+EXAMPLES = Path(__file__).parents[2] / "docs" / "examples"
+EXPECTED = json.loads((EXAMPLES / "expected.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def api(settings: Settings) -> Iterator[RunningApi]:
+    running = start_api()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+async def client(api: RunningApi) -> AsyncIterator[httpx.AsyncClient]:
+    headers = {"Authorization": f"Bearer {api.token}"}
+    async with httpx.AsyncClient(base_url=api.base_url, headers=headers, timeout=30) as client:
+        yield client
+
+
+class TopicTail:
+    """Reads what arrives on a topic after the moment it was created."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        self.topic = topic
+
+    async def __aenter__(self) -> "TopicTail":
+        await self.consumer.start()
+        partitions = [
+            TopicPartition(self.topic, p)
+            for p in self.consumer.partitions_for_topic(self.topic) or []
+        ]
+        if not partitions:
+            await self.consumer._client.force_metadata_update()
+            partitions = [
+                TopicPartition(self.topic, p)
+                for p in self.consumer.partitions_for_topic(self.topic) or []
+            ]
+        self.consumer.assign(partitions)
+        ends = await self.consumer.end_offsets(partitions)
+        for tp, offset in ends.items():
+            self.consumer.seek(tp, offset)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.consumer.stop()
+
+    async def until(self, ids: set[str], timeout: float = 20.0) -> list:  # type: ignore[type-arg]
+        """Records until every id in `ids` was seen (plus any that arrive with them)."""
+        found, seen = [], set()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not ids <= seen and loop.time() < deadline:
+            for batch in (await self.consumer.getmany(timeout_ms=300)).values():
+                for record in batch:
+                    found.append(record)
+                    seen.add(decode(record.value).id)
+        assert ids <= seen, f"missing on {self.topic}: {ids - seen}"
+        return found
+
+
+def _post_example(client: httpx.AsyncClient, name: str):  # type: ignore[no-untyped-def]
+    raw = (EXAMPLES / name).read_bytes()
+    ctype = "message/rfc822" if name.endswith(".eml") else "application/json"
+    return client.post(
+        f"/v1/ingest/{EXPECTED[name]['endpoint']}", content=raw, headers={"Content-Type": ctype}
+    )
+
+
+async def test_every_channel_reaches_the_broker_keyed_by_customer(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    async with TopicTail(settings.kafka_bootstrap, EVENTS) as tail:
+        answers = {}
+        for name in sorted(EXPECTED):
+            response = await _post_example(client, name)
+            assert response.status_code == 202, response.text
+            answers[name] = response.json()
+        all_ids = {i for body in answers.values() for i in body["ids"]}
+        records = await tail.until(all_ids)
+    by_id = {decode(r.value).id: r for r in records}
+    for name, body in answers.items():
+        events = [decode(by_id[i].value) for i in body["ids"]]
+        short = [e.type.value.removeprefix("nl.contactmoment.").removesuffix(".v1") for e in events]
+        assert short == EXPECTED[name]["types"], name
+        assert {by_id[i].key for i in body["ids"]} == {body["customer_key"].encode()}
+        # One customer's events share a partition: that is what keeps them in order.
+        assert len({by_id[i].partition for i in body["ids"]}) == 1
+
+
+async def test_retry_is_acknowledged_with_the_same_ids(client: httpx.AsyncClient) -> None:
+    first = await _post_example(client, "phone-callback.json")
+    again = await _post_example(client, "phone-callback.json")
+    assert first.json()["ids"] == again.json()["ids"]
+
+
+async def test_smtp_ingress_accepts_after_kafka_has_the_events(
+    api: RunningApi, settings: Settings
+) -> None:
+    raw = (
+        (EXAMPLES / "email-new-question.eml")
+        .read_bytes()
+        .replace(b"vraag-1@example.nl", b"smtp-it-1@example.nl")
+    )
+    async with TopicTail(settings.kafka_bootstrap, EVENTS) as tail:
+
+        def send() -> dict[str, tuple[int, bytes]]:
+            with smtplib.SMTP("127.0.0.1", api.smtp_port, timeout=30) as smtp:
+                return smtp.sendmail("jan.jansen@example.nl", ["info@bergenopzoom.nl"], raw)
+
+        refused = await asyncio.to_thread(send)
+        assert refused == {}  # 250: the server answered only after Kafka had the events
+        # Event ids are deterministic: source, Message-ID and type.
+        expected = {
+            event_id("urn:contactmoment:email", "smtp-it-1@example.nl", t.value)
+            for t in (EventType.CONTACT_RECORDED, EventType.REQUEST_OPENED)
+        }
+        records = await tail.until(expected)
+    assert expected <= {decode(r.value).id for r in records}
+
+
+def test_smtp_refuses_an_unusable_message(api: RunningApi) -> None:
+    with smtplib.SMTP("127.0.0.1", api.smtp_port, timeout=30) as smtp:
+        with pytest.raises(smtplib.SMTPDataError) as exc:
+            smtp.sendmail("x@example.nl", ["info@bergenopzoom.nl"], b"Subject: no sender\r\n\r\n")
+    assert exc.value.smtp_code == 550
+    assert b"From" in exc.value.smtp_error
+
+
+async def test_readyz_reports_kafka_and_postgres(client: httpx.AsyncClient) -> None:
+    response = await client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"kafka": "ok", "postgres": "ok"}
+
+
+async def test_kafka_unreachable_means_503_and_nothing_acknowledged() -> None:
+    from tests.integration.running_api import free_port
+
+    down = start_api({"CONTACTMOMENT_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}"})
+    try:
+        async with httpx.AsyncClient(
+            base_url=down.base_url, timeout=60, headers={"Authorization": f"Bearer {down.token}"}
+        ) as c:
+            response = await _post_example(c, "web-digid.json")
+            ready = await c.get("/readyz")
+    finally:
+        down.stop()
+    assert response.status_code == 503
+    assert int(response.headers["retry-after"]) > 0
+    assert response.headers["content-type"] == "application/problem+json"
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["kafka"] == "unreachable"
