@@ -40,5 +40,8 @@ status: install ## what runs of the local stack
 down: install ## stop the local stack (data stays in .local/)
 	@$(CM) dev down
 
+bench: up ## benchmarks against the local stack; JSON results in benchmarks/results/
+	@$(PY) -m benchmarks.ingest
+
 clean: down ## stop the stack and delete .local/ (all local data)
 	rm -rf .local

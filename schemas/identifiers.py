@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from functools import lru_cache
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -68,12 +69,21 @@ def _normalise_bsn(value: str, name: str) -> str:
 
 
 def _normalise_phone(value: str, name: str) -> str:
+    result = _phone_e164(value)
+    if result.startswith("!"):
+        raise InvalidIdentifier(name, result[1:])
+    return result
+
+
+@lru_cache(maxsize=32_768)
+def _phone_e164(value: str) -> str:
+    """E.164 form, or "!problem". Cached: parsing dominates ingest cost and callers repeat."""
     try:
         number = phonenumbers.parse(value, DEFAULT_PHONE_REGION)
     except phonenumbers.NumberParseException:
-        raise InvalidIdentifier(name, "is not a phone number") from None
+        return "!is not a phone number"
     if not phonenumbers.is_valid_number(number):
-        raise InvalidIdentifier(name, "is not a valid phone number")
+        return "!is not a valid phone number"
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 

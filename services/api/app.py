@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from prometheus_client import make_asgi_app
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from schemas.keys import Pseudonymiser
 from services.api import health, ingest_routes, problems
@@ -71,23 +72,43 @@ def create_app(
     app.include_router(ingest_routes.router)
     app.include_router(health.router)
     app.mount("/metrics", make_asgi_app())
-    app.middleware("http")(_timed)
+    app.add_middleware(TimedRequests)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
 
-async def _timed(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """Request duration per route template (not per raw path: ids would explode labels)."""
-    started = time.perf_counter()
-    response = await call_next(request)
-    route = request.scope.get("route")
-    template = getattr(route, "path", None) or (
-        "/metrics" if request.url.path.startswith("/metrics") else "unmatched"
-    )
-    HTTP_DURATION.labels(request.method, template, str(response.status_code)).observe(
-        time.perf_counter() - started
-    )
-    return response
+class TimedRequests:
+    """Request duration per route template (not per raw path: ids would explode labels).
+
+    A plain ASGI middleware: Starlette's BaseHTTPMiddleware costs a task per request.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or (
+                "/metrics" if scope["path"].startswith("/metrics") else "unmatched"
+            )
+            HTTP_DURATION.labels(scope["method"], template, str(status)).observe(
+                time.perf_counter() - started
+            )
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from fastapi import Request
 from services.api.problems import Problem
 
 
-def require_token(request: Request) -> None:
+async def require_token(request: Request) -> None:
     """FastAPI dependency: 401 unless `Authorization: Bearer <token>` matches."""
     expected: str = request.app.state.api_token
     header = request.headers.get("authorization", "")

@@ -40,7 +40,10 @@ class RunningApi:
             self.process.kill()
 
 
-def start_api(extra_env: dict[str, str] | None = None) -> RunningApi:
+def start_api(
+    extra_env: dict[str, str] | None = None,
+    args: tuple[str, ...] = ("--log-level", "debug", "--access-log"),
+) -> RunningApi:
     api_port, smtp_port = free_port(), free_port()
     token, key = "it-token-" + os.urandom(8).hex(), "it-pseudonym-" + os.urandom(8).hex()
     log_path = Path(tempfile.mkstemp(prefix="contactmoment-api-", suffix=".log")[1])
@@ -54,7 +57,7 @@ def start_api(extra_env: dict[str, str] | None = None) -> RunningApi:
     }
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "api", "--log-level", "debug", "--access-log"],
+            [sys.executable, "-m", "services.cli", "api", *args],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -1,0 +1,186 @@
+"""Ingest benchmark: accepted events/s of one API process, latency at fixed offered rates,
+and a raw aiokafka `send_and_wait` loop on the same broker as the reference.
+
+    python -m benchmarks.ingest [--seconds 10]   (make bench; the local stack must be up)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+from aiokafka import AIOKafkaProducer
+
+from benchmarks.common import summary_ms, write_result
+from schemas.envelope import encode, new_event
+from schemas.events import ContactRecorded, EventType
+from schemas.identifiers import IdentifierKind
+from schemas.keys import Pseudonymiser, customer_key
+from services.settings import load_settings
+from tests.integration.kafka_helpers import create_topic
+from tests.integration.running_api import start_api
+
+EXAMPLE = json.loads((Path(__file__).parents[1] / "docs/examples/phone-answered.json").read_text())
+
+
+def call_body(i: int, run: str) -> bytes:
+    # Distinct callers spread the load over partitions as real traffic does.
+    return json.dumps({**EXAMPLE, "call_id": f"bench-{run}-{i}",
+                       "caller": f"06{10_000_000 + i % 5_000_000}"}).encode()  # fmt: skip
+
+
+def _session(token: str, connections: int) -> aiohttp.ClientSession:
+    # aiohttp rather than httpx: httpx's pool costs more CPU per call than the API under test.
+    return aiohttp.ClientSession(
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        connector=aiohttp.TCPConnector(limit=connections),
+        timeout=aiohttp.ClientTimeout(total=60),
+    )
+
+
+async def saturate(base_url: str, token: str, seconds: float, concurrency: int) -> dict[str, float]:
+    """Closed loop: `concurrency` clients post as fast as answers come back."""
+    run = uuid.uuid4().hex[:8]
+    counter = iter(range(10**9))
+    accepted = failed = 0
+    async with _session(token, concurrency) as session:
+        stop = time.monotonic() + seconds
+
+        async def worker() -> None:
+            nonlocal accepted, failed
+            while time.monotonic() < stop:
+                body = call_body(next(counter), run)
+                async with session.post(f"{base_url}/v1/ingest/phone", data=body) as response:
+                    if response.status == 202:
+                        # Await first: `accepted += len(await …)` would lose updates.
+                        ids = (await response.json())["ids"]
+                        accepted += len(ids)
+                    else:
+                        failed += 1
+
+        started = time.monotonic()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.monotonic() - started
+    return {
+        "accepted_events": accepted,
+        "failed_calls": failed,
+        "seconds": round(elapsed, 2),
+        "events_per_s": round(accepted / elapsed, 1),
+        "concurrency": concurrency,
+    }
+
+
+async def offered_rate(base_url: str, token: str, rate: float, seconds: float) -> dict[str, object]:
+    """Open loop: calls start on schedule whatever the answers do; latency per call."""
+    run = uuid.uuid4().hex[:8]
+    latencies: list[float] = []
+    failed = 0
+    async with _session(token, 256) as session:
+
+        async def one(i: int) -> None:
+            nonlocal failed
+            started = time.perf_counter()
+            async with session.post(f"{base_url}/v1/ingest/phone", data=call_body(i, run)) as r:
+                await r.read()
+                if r.status == 202:
+                    latencies.append(time.perf_counter() - started)
+                else:
+                    failed += 1
+
+        tasks = []
+        start = time.monotonic()
+        for i in range(int(rate * seconds)):
+            delay = start + i / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i)))
+        await asyncio.gather(*tasks)
+    return {
+        "offered_per_s": rate,
+        "seconds": seconds,
+        "failed_calls": failed,
+        **summary_ms(latencies),
+    }
+
+
+async def raw_kafka(bootstrap: str, seconds: float) -> dict[str, float]:
+    """The reference: one producer, acks=all + idempotence, `send_and_wait` in a loop."""
+    topic = await create_topic(bootstrap, f"bench.raw.{uuid.uuid4().hex[:8]}", partitions=12)
+    p = Pseudonymiser("benchmark-key-0123456789")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+                                linger_ms=1)  # fmt: skip
+    await producer.start()
+    sent = 0
+    latencies = []
+    try:
+        started = time.monotonic()
+        while time.monotonic() - started < seconds:
+            idents = [p.identifier(IdentifierKind.PHONE, f"06{10_000_000 + sent % 5_000_000}")]
+            event = new_event(
+                EventType.CONTACT_RECORDED, source="urn:contactmoment:bench", source_id=str(sent),
+                subject=customer_key(idents), time=datetime.now(UTC),
+                data=ContactRecorded(channel="phone", direction="inbound", subject="bench",
+                                     outcome="answered", identifiers=idents),
+            )  # fmt: skip
+            t0 = time.perf_counter()
+            await producer.send_and_wait(topic, encode(event), key=event.subject.encode())
+            latencies.append(time.perf_counter() - t0)
+            sent += 1
+        elapsed = time.monotonic() - started
+    finally:
+        await producer.stop()
+    return {"events": sent, "seconds": round(elapsed, 2),
+            "events_per_s": round(sent / elapsed, 1), **summary_ms(latencies)}  # fmt: skip
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def main(seconds: float) -> dict[str, object]:
+    settings = load_settings()
+    api = start_api(args=("--log-level", "warning"))
+    try:
+        await saturate(api.base_url, api.token, 2, 8)  # warm-up: connections, caches
+        cpu_before = cpu_seconds(api.process.pid)
+        throughput = await saturate(api.base_url, api.token, seconds, 32)
+        cpu = cpu_seconds(api.process.pid) - cpu_before
+        # On 2 cores the load generator and the broker take CPU from the API: events per
+        # CPU-second of the API process is what one dedicated core would sustain.
+        throughput["api_cpu_seconds"] = round(cpu, 2)
+        throughput["api_cpu_share"] = round(cpu / throughput["seconds"], 2)
+        throughput["events_per_api_cpu_second"] = round(throughput["accepted_events"] / cpu, 1)
+        latency = [await offered_rate(api.base_url, api.token, rate, seconds)
+                   for rate in (50, 200, 400)]  # fmt: skip
+    finally:
+        api.stop()
+    reference = await raw_kafka(settings.kafka_bootstrap, seconds)
+    return {
+        "api_throughput": throughput,
+        "api_latency_at_offered_rate": latency,
+        "reference_raw_aiokafka_send_and_wait": reference,
+        "ratio_api_over_raw_events_per_s": round(
+            throughput["events_per_s"] / reference["events_per_s"], 2
+        ),
+        "targets": {"events_per_s": 1000, "p99_ms_at_200_per_s": 50},
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    result = asyncio.run(main(args.seconds))
+    path = write_result("ingest", result)
+    json.dump(result, sys.stdout, indent=2)
+    print(f"\nwritten to {path}")
