@@ -26,6 +26,11 @@ if [ ! -x .venv/bin/python ]; then
     fi
 fi
 echo "bootstrap: installing contactmoment and its dependencies into .venv …"
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet --editable '.[dev]'
+log=.venv/install.log
+if ! { .venv/bin/python -m pip install --quiet --upgrade pip &&
+       .venv/bin/python -m pip install --quiet --editable '.[dev]'; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "bootstrap: installing the Python packages failed (log above, also in $log)" >&2
+    exit 1
+fi
 touch "$stamp"

@@ -53,10 +53,15 @@ def banner(settings: Settings, processes: Sequence[ProcessSpec]) -> str:
     return "\n".join(lines)
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops the children the same way Ctrl-C does
+
+
 def run(settings: Settings, processes: Sequence[ProcessSpec]) -> int:
     print(banner(settings, processes), flush=True)
     if not processes:
         return 0
+    signal.signal(signal.SIGTERM, _terminate)
     children: dict[str, subprocess.Popen[bytes]] = {}
     selector = selectors.DefaultSelector()
     for spec in processes:
