@@ -35,8 +35,9 @@ def summary_ms(latencies_s: list[float]) -> dict[str, float]:
 
 
 def machine() -> dict[str, Any]:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()  # fmt: skip
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
     return {
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
@@ -49,6 +50,7 @@ def machine() -> dict[str, Any]:
 def write_result(name: str, result: dict[str, Any]) -> Path:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps({"benchmark": name, "machine": machine(), **result}, indent=2)
-                    + "\n")  # fmt: skip
+    path.write_text(
+        json.dumps({"benchmark": name, "machine": machine(), **result}, indent=2) + "\n"
+    )
     return path

@@ -33,8 +33,9 @@ EXAMPLE = json.loads((Path(__file__).parents[1] / "docs/examples/phone-answered.
 
 def call_body(i: int, run: str) -> bytes:
     # Distinct callers spread the load over partitions as real traffic does.
-    return json.dumps({**EXAMPLE, "call_id": f"bench-{run}-{i}",
-                       "caller": f"06{10_000_000 + i % 5_000_000}"}).encode()  # fmt: skip
+    return json.dumps(
+        {**EXAMPLE, "call_id": f"bench-{run}-{i}", "caller": f"06{10_000_000 + i % 5_000_000}"}
+    ).encode()
 
 
 def _session(token: str, connections: int) -> aiohttp.ClientSession:
@@ -115,8 +116,9 @@ async def raw_kafka(bootstrap: str, seconds: float) -> dict[str, float]:
     """The reference: one producer, acks=all + idempotence, `send_and_wait` in a loop."""
     topic = await create_topic(bootstrap, f"bench.raw.{uuid.uuid4().hex[:8]}", partitions=12)
     p = Pseudonymiser("benchmark-key-0123456789")
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
-                                linger_ms=1)  # fmt: skip
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=1
+    )
     await producer.start()
     sent = 0
     latencies = []
@@ -125,11 +127,19 @@ async def raw_kafka(bootstrap: str, seconds: float) -> dict[str, float]:
         while time.monotonic() - started < seconds:
             idents = [p.identifier(IdentifierKind.PHONE, f"06{10_000_000 + sent % 5_000_000}")]
             event = new_event(
-                EventType.CONTACT_RECORDED, source="urn:contactmoment:bench", source_id=str(sent),
-                subject=customer_key(idents), time=datetime.now(UTC),
-                data=ContactRecorded(channel="phone", direction="inbound", subject="bench",
-                                     outcome="answered", identifiers=idents),
-            )  # fmt: skip
+                EventType.CONTACT_RECORDED,
+                source="urn:contactmoment:bench",
+                source_id=str(sent),
+                subject=customer_key(idents),
+                time=datetime.now(UTC),
+                data=ContactRecorded(
+                    channel="phone",
+                    direction="inbound",
+                    subject="bench",
+                    outcome="answered",
+                    identifiers=idents,
+                ),
+            )
             t0 = time.perf_counter()
             await producer.send_and_wait(topic, encode(event), key=event.subject.encode())
             latencies.append(time.perf_counter() - t0)
@@ -137,8 +147,12 @@ async def raw_kafka(bootstrap: str, seconds: float) -> dict[str, float]:
         elapsed = time.monotonic() - started
     finally:
         await producer.stop()
-    return {"events": sent, "seconds": round(elapsed, 2),
-            "events_per_s": round(sent / elapsed, 1), **summary_ms(latencies)}  # fmt: skip
+    return {
+        "events": sent,
+        "seconds": round(elapsed, 2),
+        "events_per_s": round(sent / elapsed, 1),
+        **summary_ms(latencies),
+    }
 
 
 def cpu_seconds(pid: int) -> float:
@@ -160,8 +174,9 @@ async def main(seconds: float) -> dict[str, object]:
         throughput["api_cpu_seconds"] = round(cpu, 2)
         throughput["api_cpu_share"] = round(cpu / throughput["seconds"], 2)
         throughput["events_per_api_cpu_second"] = round(throughput["accepted_events"] / cpu, 1)
-        latency = [await offered_rate(api.base_url, api.token, rate, seconds)
-                   for rate in (50, 200, 400)]  # fmt: skip
+        latency = [
+            await offered_rate(api.base_url, api.token, rate, seconds) for rate in (50, 200, 400)
+        ]
     finally:
         api.stop()
     reference = await raw_kafka(settings.kafka_bootstrap, seconds)

@@ -150,9 +150,10 @@ class RequestOpened(EventData):
 
 
 class RequestRef(EventData):
-    """Data of the lifecycle events that name only the request."""
+    """Data of the lifecycle events of a request: which request, and who acted."""
 
     request_id: RequestId
+    actor: Actor | None = None
 
 
 class RequestAcknowledged(RequestRef):

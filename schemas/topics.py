@@ -25,13 +25,25 @@ class TopicSpec:
 
 TOPICS: tuple[TopicSpec, ...] = (
     # Kafka is the source of truth: the read model is rebuilt from these, so keep them all.
-    TopicSpec(EVENTS, "contact events from every channel, keyed by customer key",
-              {"retention.ms": _FOREVER, "cleanup.policy": "delete"}),
-    TopicSpec(SIGNALS, "deadline warnings, breaches, escalations, late answers",
-              {"retention.ms": _FOREVER, "cleanup.policy": "delete"}),
-    TopicSpec(NOTIFICATIONS, "proactive notifications to customers, staff and regieteam",
-              {"retention.ms": _FOREVER, "cleanup.policy": "delete"}),
+    TopicSpec(
+        EVENTS,
+        "contact events from every channel, keyed by customer key",
+        {"retention.ms": _FOREVER, "cleanup.policy": "delete"},
+    ),
+    TopicSpec(
+        SIGNALS,
+        "deadline warnings, breaches, escalations, late answers",
+        {"retention.ms": _FOREVER, "cleanup.policy": "delete"},
+    ),
+    TopicSpec(
+        NOTIFICATIONS,
+        "proactive notifications to customers, staff and regieteam",
+        {"retention.ms": _FOREVER, "cleanup.policy": "delete"},
+    ),
     # Rejected records wait here for a person; a month is long enough to notice and replay.
-    TopicSpec(DEADLETTER, "records any consumer rejected, with error.reason/error.source",
-              {"retention.ms": _DAYS_30, "cleanup.policy": "delete"}),
-)  # fmt: skip
+    TopicSpec(
+        DEADLETTER,
+        "records any consumer rejected, with error.reason/error.source",
+        {"retention.ms": _DAYS_30, "cleanup.policy": "delete"},
+    ),
+)

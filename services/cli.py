@@ -107,21 +107,65 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
 
     require_port_free("127.0.0.1", settings.api_port, "the API", "CONTACTMOMENT_API_PORT")
     if not args.no_smtp:
-        require_port_free("127.0.0.1", settings.smtp_port, "SMTP ingress",
-                          "CONTACTMOMENT_SMTP_PORT")  # fmt: skip
+        require_port_free(
+            "127.0.0.1", settings.smtp_port, "SMTP ingress", "CONTACTMOMENT_SMTP_PORT"
+        )
     app = create_app(settings, smtp=not args.no_smtp)
     smtp = "" if args.no_smtp else f", SMTP ingress on 127.0.0.1:{settings.smtp_port}"
     _say(f"API on http://127.0.0.1:{settings.api_port}{smtp}")
-    uvicorn.run(app, host="127.0.0.1", port=settings.api_port, log_level=args.log_level,
-                access_log=args.access_log)  # fmt: skip
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=settings.api_port,
+        log_level=args.log_level,
+        access_log=args.access_log,
+    )
     return EXIT_OK
 
 
 def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
     from services.simulate.run import simulate
 
-    return asyncio.run(simulate(settings, rate=args.rate, duration=args.duration,
-                                seed=args.seed, progress=not args.quiet))  # fmt: skip
+    return asyncio.run(
+        simulate(
+            settings,
+            rate=args.rate,
+            duration=args.duration,
+            seed=args.seed,
+            progress=not args.quiet,
+        )
+    )
+
+
+def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
+    from services.projector.run import Projector
+    from services.runtime import run_until_signal, serve_metrics
+
+    serve_metrics(settings.projector_metrics_port, "projector")
+    projector = Projector(settings.kafka_bootstrap, settings.database_url, group_id=args.group)
+    return run_until_signal(projector.run)
+
+
+def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
+    from services.projector.replay import differences, replay
+
+    result = asyncio.run(
+        replay(settings.kafka_bootstrap, settings.database_url, schema=args.schema, progress=True)
+    )
+    _say(
+        f"replayed {result.events} events into schema {result.schema} in "
+        f"{result.seconds:.1f} s ({result.rate:.0f} events/s; {result.invalid} invalid "
+        "records skipped)"
+    )
+    if args.compare:
+        diff = asyncio.run(differences(settings.database_url, "public", result.schema))
+        for table, rows in diff.items():
+            _say(f"  {table:<22} {'equal' if rows == 0 else f'{rows} rows differ'}")
+        if any(diff.values()):
+            _say("the live read model differs (is the projector caught up?)")
+            return EXIT_FAIL
+        _say("the rebuilt read model equals the live one")
+    return EXIT_OK
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
@@ -154,14 +198,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     dev = sub.add_parser("dev", help="the local stack (Kafka + PostgreSQL under .local/)")
     dev_sub = dev.add_subparsers(dest="dev_command", metavar="ACTION", required=True)
-    dev_sub.add_parser("up", help="install what is missing, start both, wait until ready") \
-        .set_defaults(handler=cmd_dev_up)  # fmt: skip
-    dev_sub.add_parser("down", help="stop both (data stays in .local/)") \
-        .set_defaults(handler=cmd_dev_down)  # fmt: skip
-    dev_sub.add_parser("status", help="what runs, where, its pid and log (exit 3: not all up)") \
-        .set_defaults(handler=cmd_dev_status)  # fmt: skip
-    dev_sub.add_parser("secrets", help="generate .local/api-token and .local/pseudonym-key") \
-        .set_defaults(handler=cmd_dev_secrets)  # fmt: skip
+    dev_sub.add_parser(
+        "up", help="install what is missing, start both, wait until ready"
+    ).set_defaults(handler=cmd_dev_up)
+    dev_sub.add_parser("down", help="stop both (data stays in .local/)").set_defaults(
+        handler=cmd_dev_down
+    )
+    dev_sub.add_parser(
+        "status", help="what runs, where, its pid and log (exit 3: not all up)"
+    ).set_defaults(handler=cmd_dev_status)
+    dev_sub.add_parser(
+        "secrets", help="generate .local/api-token and .local/pseudonym-key"
+    ).set_defaults(handler=cmd_dev_secrets)
 
     topics = sub.add_parser("topics", help="Kafka topics of the contract")
     topics_sub = topics.add_subparsers(dest="topics_command", metavar="ACTION", required=True)
@@ -173,8 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="the PostgreSQL read model")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
-    db_sub.add_parser("migrate", help="apply pending versioned migrations") \
-        .set_defaults(handler=cmd_db_migrate)  # fmt: skip
+    db_sub.add_parser("migrate", help="apply pending versioned migrations").set_defaults(
+        handler=cmd_db_migrate
+    )
 
     schemas = sub.add_parser("schemas", help="the event contract as JSON Schema and AsyncAPI")
     schemas_sub = schemas.add_subparsers(dest="schemas_command", metavar="ACTION", required=True)
@@ -184,18 +233,37 @@ def build_parser() -> argparse.ArgumentParser:
 
     api = sub.add_parser("api", help="serve ingest, staff API, /metrics and SMTP ingress")
     api.add_argument("--no-smtp", action="store_true", help="do not listen for SMTP")
-    api.add_argument("--log-level", default="info",
-                     choices=["critical", "error", "warning", "info", "debug"])  # fmt: skip
+    api.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
     api.add_argument("--access-log", action="store_true", help="log every request")
     api.set_defaults(handler=cmd_api)
 
     simulate = sub.add_parser("simulate", help="realistic Dutch traffic through the ingest API")
     simulate.add_argument("--rate", type=float, default=5.0, help="ingest calls per second")
-    simulate.add_argument("--duration", type=float, default=60.0,
-                          help="seconds to run; 0 runs until Ctrl-C")  # fmt: skip
+    simulate.add_argument(
+        "--duration", type=float, default=60.0, help="seconds to run; 0 runs until Ctrl-C"
+    )
     simulate.add_argument("--seed", type=int, default=None, help="repeatable traffic")
     simulate.add_argument("--quiet", action="store_true", help="no live progress line")
     simulate.set_defaults(handler=cmd_simulate)
+
+    projector = sub.add_parser("projector", help="project contact.* topics into PostgreSQL")
+    projector.add_argument(
+        "--group",
+        default="contactmoment-projector",
+        help="Kafka consumer group (replicas share one)",
+    )
+    projector.set_defaults(handler=cmd_projector)
+
+    replay = sub.add_parser("replay", help="rebuild the read model from the topics")
+    replay.add_argument("--schema", help="target schema (default: replay_<timestamp>)")
+    replay.add_argument(
+        "--compare",
+        action="store_true",
+        help="compare the rebuilt tables with the live ones (exit 1: differ)",
+    )
+    replay.set_defaults(handler=cmd_replay)
 
     sub.add_parser(
         "run", help="start every long-running process in the foreground (make run)"

@@ -6,7 +6,7 @@ workers never double-count (Prometheus sums them).
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 INGEST = Counter(
     "contactmoment_ingest_total",
@@ -28,4 +28,23 @@ DEADLETTERS = Counter(
     "contactmoment_deadletter_total",
     "Records sent to contact.deadletter.v1 per rejecting component.",
     ["source"],
+)
+EVENTS_PROCESSED = Counter(
+    "contactmoment_events_processed_total",
+    "Events applied by the stream worker, per event type.",
+    ["type"],
+)
+EVENTS_PROJECTED = Counter(
+    "contactmoment_events_projected_total",
+    "Events read by the projector into PostgreSQL, per event type.",
+    ["type"],
+)
+PROJECTION_LAG = Gauge(
+    "contactmoment_projection_lag_seconds",
+    "Seconds between the newest projected event's time and its projection.",
+)
+EVENT_LAG = Histogram(
+    "contactmoment_event_lag_seconds",
+    "Processing time minus event time, per processed event.",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600),
 )

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     database_url: str = "postgresql://contactmoment@127.0.0.1:5432/contactmoment"
     api_port: int = Field(8080, ge=1, le=65535)
     smtp_port: int = Field(2525, ge=1, le=65535)
+    worker_metrics_port: int = Field(9102, ge=1, le=65535)
+    projector_metrics_port: int = Field(9101, ge=1, le=65535)
     api_token: str | None = None
     pseudonym_key: str | None = None
     service_norms: Path = Path("deploy/config/service-norms.toml")

@@ -63,6 +63,16 @@ async def create_topics(
         await admin.close()
 
 
+async def partition_counts(bootstrap: str, names: list[str]) -> dict[str, int]:
+    """Partitions per existing topic among `names` (missing topics are left out)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    await admin.start()
+    try:
+        return await _partition_counts(admin, names)
+    finally:
+        await admin.close()
+
+
 async def _partition_counts(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:
     listed = set(await admin.list_topics())
     wanted = [n for n in names if n in listed]

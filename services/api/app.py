@@ -16,7 +16,8 @@ from pydantic.json_schema import models_json_schema
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from schemas.keys import Pseudonymiser
-from services.api import health, ingest_routes, problems
+from services.api import health, ingest_routes, problems, staff_routes, ui
+from services.api.database import Database
 from services.ingest.publisher import KafkaPublisher, Publisher
 from services.ingest.service import Ingest
 from services.ingest.smtp import start_smtp
@@ -47,8 +48,9 @@ def create_app(
         await publisher.start()
         server = None
         if smtp:
-            server = await start_smtp(ingest, "127.0.0.1", settings.smtp_port,
-                                      settings.max_email_bytes)  # fmt: skip
+            server = await start_smtp(
+                ingest, "127.0.0.1", settings.smtp_port, settings.max_email_bytes
+            )
             log.info("SMTP ingress listening on 127.0.0.1:%d", settings.smtp_port)
         try:
             yield
@@ -57,6 +59,7 @@ def create_app(
                 server.close()
                 await server.wait_closed()
             await publisher.stop()
+            await app.state.database.close()
 
     app = FastAPI(
         title="contactmoment",
@@ -67,9 +70,12 @@ def create_app(
     app.state.settings = settings
     app.state.api_token = api_token or settings.secret("api-token")
     app.state.ingest = ingest
+    app.state.database = Database(settings.database_url)
 
     problems.install(app)
     app.include_router(ingest_routes.router)
+    app.include_router(staff_routes.router)
+    app.include_router(ui.router)
     app.include_router(health.router)
     app.mount("/metrics", make_asgi_app())
     app.add_middleware(TimedRequests)
@@ -115,8 +121,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     """The generated document plus the channel payload schemas the ingest routes reference."""
     if app.openapi_schema:
         return app.openapi_schema
-    doc = get_openapi(title=app.title, version=app.version, summary=app.summary,
-                      routes=app.routes)  # fmt: skip
+    doc = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
     models: list[tuple[type[BaseModel], Literal["validation"]]] = [
         (model, "validation") for model, _ in ingest_routes.JSON_CHANNELS.values()
     ]

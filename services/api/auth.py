@@ -16,12 +16,15 @@ async def require_token(request: Request) -> None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Problem(
-            401, "Unauthorized",
+            401,
+            "Unauthorized",
             "send the API token as `Authorization: Bearer <token>` (make run prints it)",
             headers={"WWW-Authenticate": 'Bearer realm="contactmoment"'},
-        )  # fmt: skip
+        )
     if not hmac.compare_digest(token.strip().encode(), expected.encode()):
         raise Problem(
-            401, "Unauthorized", "the bearer token is not valid for this deployment",
+            401,
+            "Unauthorized",
+            "the bearer token is not valid for this deployment",
             headers={"WWW-Authenticate": 'Bearer realm="contactmoment", error="invalid_token"'},
-        )  # fmt: skip
+        )

@@ -14,9 +14,10 @@ def require_content_type(request: Request, *accepted: str) -> None:
     given = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if given not in accepted:
         raise Problem(
-            415, "Unsupported media type",
+            415,
+            "Unsupported media type",
             f"send the body as {' or '.join(accepted)} (got {given or 'no Content-Type'})",
-        )  # fmt: skip
+        )
 
 
 async def read_limited(request: Request, limit: int) -> bytes:
@@ -35,10 +36,11 @@ async def read_limited(request: Request, limit: int) -> bytes:
 
 def _too_large(size: int, limit: int) -> Problem:
     return Problem(
-        413, "Payload too large",
+        413,
+        "Payload too large",
         f"the body is over the limit of {limit} bytes (got at least {size}); "
         "split the input or ask the operator to raise the limit",
-    )  # fmt: skip
+    )
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
@@ -47,6 +49,10 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise Problem(400, "Malformed JSON", f"the body is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
-        raise Problem(422, "Invalid input", "body: expected a JSON object",
-                      errors=[{"field": "body", "problem": "expected a JSON object"}])  # fmt: skip
+        raise Problem(
+            422,
+            "Invalid input",
+            "body: expected a JSON object",
+            errors=[{"field": "body", "problem": "expected a JSON object"}],
+        )
     return value

@@ -22,11 +22,15 @@ async def readyz(request: Request) -> JSONResponse:
     """Ready when Kafka takes records and PostgreSQL answers; 503 names what is not."""
     kafka_ok = await request.app.state.ingest.publisher.ready()
     db_ok = await _database_ok(request.app.state.settings.database_url)
-    checks = {"kafka": "ok" if kafka_ok else "unreachable",
-              "postgres": "ok" if db_ok else "unreachable"}  # fmt: skip
+    checks = {
+        "kafka": "ok" if kafka_ok else "unreachable",
+        "postgres": "ok" if db_ok else "unreachable",
+    }
     ready = kafka_ok and db_ok
-    return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
-                        status_code=200 if ready else 503)  # fmt: skip
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )
 
 
 async def _database_ok(url: str) -> bool:

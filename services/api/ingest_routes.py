@@ -52,11 +52,12 @@ async def _publish(ingest: Ingest, channel: Channel, mapped: Mapped) -> JSONResp
         body = await ingest.accept(channel, mapped)
     except PublishError as exc:
         raise Problem(
-            503, "Kafka unavailable",
+            503,
+            "Kafka unavailable",
             "the events could not be stored, nothing was accepted; retry the same call later "
             f"(retries are safe: ids are deterministic). Cause: {exc}",
             headers={"Retry-After": str(exc.retry_after)},
-        ) from None  # fmt: skip
+        ) from None
     return JSONResponse(body, status_code=202)
 
 
@@ -123,8 +124,7 @@ async def ingest_email(request: Request) -> JSONResponse:
     try:
         require_content_type(request, "message/rfc822")
         raw = await read_limited(request, request.app.state.settings.max_email_bytes)
-        mapped = map_email(parse_email(raw), ingest.pseudonyms, ingest.own_domains,
-                           ingest.clock())  # fmt: skip
+        mapped = map_email(parse_email(raw), ingest.pseudonyms, ingest.own_domains, ingest.clock())
     except InvalidEmail as exc:
         ingest.rejected(Channel.EMAIL)
         raise validation_problem([{"field": exc.field, "problem": exc.problem}]) from None

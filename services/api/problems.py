@@ -41,8 +41,9 @@ def problem_response(problem: Problem, instance: str | None = None) -> JSONRespo
     if instance:
         body["instance"] = instance
     body.update(problem.extra)
-    return JSONResponse(body, status_code=problem.status, headers=problem.headers,
-                        media_type=PROBLEM_JSON)  # fmt: skip
+    return JSONResponse(
+        body, status_code=problem.status, headers=problem.headers, media_type=PROBLEM_JSON
+    )
 
 
 def field_errors(
@@ -86,7 +87,11 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"there is no resource at {request.url.path}; see /openapi.json"
         return problem_response(
-            Problem(exc.status_code, titles.get(exc.status_code, "Error"), detail,
-                    headers=dict(exc.headers or {})),
+            Problem(
+                exc.status_code,
+                titles.get(exc.status_code, "Error"),
+                detail,
+                headers=dict(exc.headers or {}),
+            ),
             request.url.path,
-        )  # fmt: skip
+        )

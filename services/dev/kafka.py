@@ -168,11 +168,23 @@ class LocalKafka:
             check=True,
         ).stdout.strip()
         result = subprocess.run(
-            [java, log_opt, logs_opt, "-cp", cp, "kafka.tools.StorageTool", "format",
-             "--standalone", "-t", uuid, "-c", str(self.config)],
+            [
+                java,
+                log_opt,
+                logs_opt,
+                "-cp",
+                cp,
+                "kafka.tools.StorageTool",
+                "format",
+                "--standalone",
+                "-t",
+                uuid,
+                "-c",
+                str(self.config),
+            ],
             capture_output=True,
             text=True,
-        )  # fmt: skip
+        )
         if result.returncode != 0:
             raise StackError(f"kafka-storage format failed:\n{result.stdout}{result.stderr}")
 

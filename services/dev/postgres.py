@@ -82,17 +82,35 @@ class LocalPostgres:
             if not (self.data / "PG_VERSION").exists():
                 progress(f"creating the PostgreSQL cluster in {self.data} (first start only) …")
                 self._run(
-                    [str(bindir / "initdb"), "-D", str(self.data), "-U", "postgres",
-                     "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"],
+                    [
+                        str(bindir / "initdb"),
+                        "-D",
+                        str(self.data),
+                        "-U",
+                        "postgres",
+                        "--auth=trust",
+                        "-E",
+                        "UTF8",
+                        "--locale=C.UTF-8",
+                    ],
                     "initdb",
-                )  # fmt: skip
+                )
             self._write_config()
             progress(f"starting PostgreSQL on {host}:{port} (log: {self.log})")
             self._run(
-                [str(bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log),
-                 "-w", "-t", str(int(READY_TIMEOUT)), "start"],
+                [
+                    str(bindir / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.log),
+                    "-w",
+                    "-t",
+                    str(int(READY_TIMEOUT)),
+                    "start",
+                ],
                 "pg_ctl start",
-            )  # fmt: skip
+            )
         waited = wait_until(
             lambda: port_open(host, port),
             timeout=READY_TIMEOUT,
@@ -111,10 +129,16 @@ class LocalPostgres:
                 user = pwd.getpwnam(SERVICE_USER)
             except KeyError:
                 subprocess.run(
-                    ["useradd", "--system", "--no-create-home", "--shell",
-                     "/usr/sbin/nologin", SERVICE_USER],
+                    [
+                        "useradd",
+                        "--system",
+                        "--no-create-home",
+                        "--shell",
+                        "/usr/sbin/nologin",
+                        SERVICE_USER,
+                    ],
                     check=True,
-                )  # fmt: skip
+                )
                 user = pwd.getpwnam(SERVICE_USER)
             for path in (self.home, self.run_dir, *([self.data] if self.data.exists() else [])):
                 shutil.chown(path, user.pw_uid, user.pw_gid)

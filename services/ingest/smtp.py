@@ -28,8 +28,9 @@ class IngestHandler:
         raw: bytes = envelope.original_content or envelope.content or b""
         try:
             mail = parse_email(raw)
-            mapped = map_email(mail, self.ingest.pseudonyms, self.ingest.own_domains,
-                               self.ingest.clock())  # fmt: skip
+            mapped = map_email(
+                mail, self.ingest.pseudonyms, self.ingest.own_domains, self.ingest.clock()
+            )
         except InvalidEmail as exc:
             self.ingest.rejected(Channel.EMAIL)
             log.info("smtp: rejected a message: %s", exc)
@@ -46,8 +47,13 @@ async def start_smtp(ingest: Ingest, host: str, port: int, max_bytes: int) -> as
     loop = asyncio.get_running_loop()
     handler = IngestHandler(ingest)
     return await loop.create_server(
-        lambda: SMTP(handler, data_size_limit=max_bytes, hostname="contactmoment",
-                     ident="contactmoment ingest", enable_SMTPUTF8=True),
+        lambda: SMTP(
+            handler,
+            data_size_limit=max_bytes,
+            hostname="contactmoment",
+            ident="contactmoment ingest",
+            enable_SMTPUTF8=True,
+        ),
         host=host,
         port=port,
-    )  # fmt: skip
+    )

@@ -82,8 +82,11 @@ async def _send(
 ) -> None:
     try:
         if isinstance(call.body, bytes):
-            response = await client.post(f"/v1/ingest/{call.channel}", content=call.body,
-                                         headers={"Content-Type": call.content_type})  # fmt: skip
+            response = await client.post(
+                f"/v1/ingest/{call.channel}",
+                content=call.body,
+                headers={"Content-Type": call.content_type},
+            )
         else:
             response = await client.post(f"/v1/ingest/{call.channel}", json=call.body)
         stats[call.channel] += 1
@@ -103,7 +106,9 @@ async def _send(
 def _progress(stats: Counter[str], sent: int, started: float, interactive: bool) -> None:
     elapsed = time.monotonic() - started
     channels = " ".join(f"{c} {stats[c]}" for c in ("phone", "counter", "web", "email"))
-    line = (f"[{elapsed:7.1f}s] sent {sent}  accepted {stats['accepted']}  "
-            f"rejected {stats['rejected']}  errors {stats['error']}  | {channels}  | "
-            f"{sent / elapsed if elapsed else 0:.1f}/s")  # fmt: skip
+    line = (
+        f"[{elapsed:7.1f}s] sent {sent}  accepted {stats['accepted']}  "
+        f"rejected {stats['rejected']}  errors {stats['error']}  | {channels}  | "
+        f"{sent / elapsed if elapsed else 0:.1f}/s"
+    )
     print(("\r" + line) if interactive else line, end="" if interactive else "\n", flush=True)

@@ -15,16 +15,33 @@ from services.simulate.population import Person, Population
 
 AMS = ZoneInfo("Europe/Amsterdam")
 SUBJECTS = [
-    "paspoort", "identiteitskaart", "rijbewijs", "afvalinzameling", "parkeervergunning",
-    "Wmo-voorziening", "bijstand", "omgevingsvergunning", "verhuizing doorgeven",
-    "WOZ-waarde", "kapvergunning", "losliggende stoeptegel", "gemeentelijke belastingen",
-]  # fmt: skip
+    "paspoort",
+    "identiteitskaart",
+    "rijbewijs",
+    "afvalinzameling",
+    "parkeervergunning",
+    "Wmo-voorziening",
+    "bijstand",
+    "omgevingsvergunning",
+    "verhuizing doorgeven",
+    "WOZ-waarde",
+    "kapvergunning",
+    "losliggende stoeptegel",
+    "gemeentelijke belastingen",
+]
 QUEUES = ["KCC", "Burgerzaken", "Sociaal Domein", "Openbare Ruimte", "Belastingen"]
 LOCATIONS = ["Stadskantoor Bergen op Zoom", "Servicepunt Halsteren"]
-DOCUMENT_PRODUCTS = {"paspoort": "passport", "identiteitskaart": "id-card",
-                     "rijbewijs": "driving-licence"}  # fmt: skip
-FORMS = {"question": "Vraag stellen", "complaint": "Klacht indienen",
-         "application": "Aanvraag", "report": "Melding openbare ruimte"}  # fmt: skip
+DOCUMENT_PRODUCTS = {
+    "paspoort": "passport",
+    "identiteitskaart": "id-card",
+    "rijbewijs": "driving-licence",
+}
+FORMS = {
+    "question": "Vraag stellen",
+    "complaint": "Klacht indienen",
+    "application": "Aanvraag",
+    "report": "Melding openbare ruimte",
+}
 
 
 @dataclass(frozen=True)
@@ -81,8 +98,10 @@ class Scenarios:
         if verified:
             body["bsn"] = person.bsn
         if outcome == "callback-requested":
-            body["callback"] = {"phone": person.mobile,
-                                "before": (now + timedelta(days=2)).isoformat()}  # fmt: skip
+            body["callback"] = {
+                "phone": person.mobile,
+                "before": (now + timedelta(days=2)).isoformat(),
+            }
         return Call("phone", body)
 
     def counter_visit(self, person: Person, now: datetime) -> Call:
@@ -103,10 +122,12 @@ class Scenarios:
             body["ended_at"] = now.isoformat()
         if outcome == "served" and product in DOCUMENT_PRODUCTS:
             years = 5 if product == "identiteitskaart" else 10
-            body["documents_issued"] = [{
-                "kind": DOCUMENT_PRODUCTS[product],
-                "valid_until": (now.date() + timedelta(days=365 * years)).isoformat(),
-            }]  # fmt: skip
+            body["documents_issued"] = [
+                {
+                    "kind": DOCUMENT_PRODUCTS[product],
+                    "valid_until": (now.date() + timedelta(days=365 * years)).isoformat(),
+                }
+            ]
         return Call("counter", body)
 
     def web(self, person: Person, now: datetime) -> Call:
@@ -117,16 +138,19 @@ class Scenarios:
             auth = {"method": "digid", "bsn": person.bsn or ""}
         else:
             auth = None
-        return Call("web", {
-            "submission_id": self._id("form"),
-            "form": FORMS[request_type],
-            "submitted_at": now.isoformat(),
-            "auth": auth,
-            "contact": {"email": person.email, "phone": person.mobile},
-            "subject": self.rng.choice(SUBJECTS),
-            "message": self.fake.paragraph(nb_sentences=3),
-            "request_type": request_type,
-        })  # fmt: skip
+        return Call(
+            "web",
+            {
+                "submission_id": self._id("form"),
+                "form": FORMS[request_type],
+                "submitted_at": now.isoformat(),
+                "auth": auth,
+                "contact": {"email": person.email, "phone": person.mobile},
+                "subject": self.rng.choice(SUBJECTS),
+                "message": self.fake.paragraph(nb_sentences=3),
+                "request_type": request_type,
+            },
+        )
 
     def email(self, person: Person, now: datetime) -> Call:
         msg = EmailMessage()
@@ -135,14 +159,21 @@ class Scenarios:
         if person.threads and roll < 0.5:
             root = self.rng.choice(person.threads)
             outbound = roll < 0.3  # the municipality answers the thread
-            msg["From"] = (f"Gemeente Bergen op Zoom <kcc@{self.own_domain}>" if outbound
-                           else f"{person.name} <{person.email}>")  # fmt: skip
+            msg["From"] = (
+                f"Gemeente Bergen op Zoom <kcc@{self.own_domain}>"
+                if outbound
+                else f"{person.name} <{person.email}>"
+            )
             msg["To"] = person.email if outbound else f"info@{self.own_domain}"
             msg["Subject"] = "Re: " + self.rng.choice(SUBJECTS)
             msg["In-Reply-To"] = root
             msg["References"] = root
-            text = ("Beste inwoner,\n\nHierbij ons antwoord op uw vraag.\n\nMet vriendelijke "
-                    "groet,\nKCC" if outbound else self.fake.paragraph(nb_sentences=2))  # fmt: skip
+            text = (
+                "Beste inwoner,\n\nHierbij ons antwoord op uw vraag.\n\nMet vriendelijke "
+                "groet,\nKCC"
+                if outbound
+                else self.fake.paragraph(nb_sentences=2)
+            )
         else:
             msg["From"] = f"{person.name} <{person.email}>"
             msg["To"] = f"info@{self.own_domain}"

@@ -40,6 +40,48 @@ class RunningApi:
             self.process.kill()
 
 
+@dataclass
+class RunningProcess:
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, kill: bool = False) -> None:
+        if kill:
+            self.process.kill()
+        else:
+            self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_process(name: str, args: list[str], env: dict[str, str] | None = None) -> RunningProcess:
+    """`contactmoment <args>` in the background, its output in a temporary log file."""
+    log_path = Path(tempfile.mkstemp(prefix=f"contactmoment-{name}-", suffix=".log")[1])
+    with log_path.open("wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "services.cli", *args],
+                                   env={**os.environ, **(env or {})}, stdout=log,
+                                   stderr=subprocess.STDOUT)  # fmt: skip
+    return RunningProcess(process, log_path)
+
+
+def start_projector(group: str = "contactmoment-projector") -> RunningProcess:
+    port = free_port()
+    running = start_process("projector", ["projector", "--group", group],
+                            {"CONTACTMOMENT_PROJECTOR_METRICS_PORT": str(port)})  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not port_open("127.0.0.1", port):
+        if running.process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the projector did not start:\n{running.log()}")
+        time.sleep(0.2)
+    return running
+
+
 def start_api(
     extra_env: dict[str, str] | None = None,
     args: tuple[str, ...] = ("--log-level", "debug", "--access-log"),

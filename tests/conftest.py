@@ -1,5 +1,6 @@
-"""Integration tests talk to the real local stack (`make test` starts it). They fail, never
-skip, when it is not reachable: a green run must mean the real broker and database ran."""
+"""Integration and end-to-end tests talk to the real local stack (`make test` starts it).
+They fail, never skip, when it is not reachable: a green run means the real broker and
+database ran."""
 
 import uuid
 
@@ -37,5 +38,6 @@ def unique() -> str:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "tests/integration/" in str(item.fspath):
+        path = str(item.fspath)
+        if "tests/integration/" in path or "tests/e2e/" in path:
             item.add_marker(pytest.mark.integration)

@@ -1,0 +1,208 @@
+"""Staff endpoints (contract.md §4): customer search, summary, timeline, worklist, requests."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from schemas.envelope import new_event
+from schemas.events import DATA_MODELS, Actor, EventType, IsoDuration
+from schemas.identifiers import IdentifierKind, InvalidIdentifier
+from schemas.keys import is_customer_key
+from services.api import read_model
+from services.api.auth import require_token
+from services.api.database import connection
+from services.api.problems import Problem, field_errors, validation_problem
+from services.ingest.publisher import PublishError
+
+router = APIRouter(prefix="/v1", tags=["staff"], dependencies=[Depends(require_token)])
+
+
+class Search(BaseModel):
+    """Identifiers to look a customer up by; they go in the body, never in a URL."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    bsn: str | None = None
+    kvk: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+def _unknown_customer(key: str) -> Problem:
+    return Problem(
+        404,
+        "Unknown customer",
+        f"no customer with key {key}; find keys with POST /v1/customers/search",
+    )
+
+
+@router.post("/customers/search")
+async def search_customers(search: Search, request: Request) -> dict[str, Any]:
+    """Customers that carry any of the given identifiers (one summary per customer)."""
+    given = {k: v for k, v in search.model_dump().items() if v}
+    if not given:
+        raise validation_problem(
+            [{"field": "body", "problem": "give at least one of bsn, kvk, email, phone"}]
+        )
+    pseudonyms = request.app.state.ingest.pseudonyms
+    try:
+        hashes = [
+            pseudonyms.identifier(IdentifierKind(kind), raw).hash for kind, raw in given.items()
+        ]
+    except InvalidIdentifier as exc:
+        raise validation_problem([{"field": exc.field, "problem": exc.problem}]) from None
+    async with connection(request) as conn:
+        roots: dict[str, read_model.Cluster] = {}
+        for key in await read_model.keys_for_hashes(conn, hashes):
+            group = await read_model.cluster(conn, key)
+            if group is not None:
+                roots.setdefault(group.root, group)
+        return {"items": [await read_model.summary(conn, g) for g in roots.values()]}
+
+
+async def _cluster(request: Request, key: str) -> read_model.Cluster:
+    if not is_customer_key(key):
+        raise Problem(
+            404, "Unknown customer", f"{key!r} is not a customer key (k- and 32 hex digits)"
+        )
+    async with connection(request) as conn:
+        group = await read_model.cluster(conn, key)
+    if group is None:
+        raise _unknown_customer(key)
+    return group
+
+
+@router.get("/customers/{key}")
+async def get_customer(key: str, request: Request) -> dict[str, Any]:
+    """The unified customer summary across every linked key."""
+    group = await _cluster(request, key)
+    async with connection(request) as conn:
+        return await read_model.summary(conn, group)
+
+
+@router.get("/customers/{key}/timeline")
+async def get_timeline(
+    key: str,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before: Annotated[str | None, Query(description="the `next` of the previous page")] = None,
+) -> dict[str, Any]:
+    """Every contact and request event of the customer and linked keys, newest first."""
+    group = await _cluster(request, key)
+    async with connection(request) as conn:
+        try:
+            return await read_model.timeline(conn, group, limit, before)
+        except read_model.BadCursor:
+            raise validation_problem(
+                [{"field": "before", "problem": "not a cursor from this API"}]
+            ) from None
+
+
+@router.get("/requests")
+async def list_requests(
+    request: Request,
+    status: Literal["open", "overdue", "closed"] = "open",
+    department: str | None = None,
+    request_type: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> dict[str, Any]:
+    """The worklist, ordered by due_at; `overdue` is the regieteam's list."""
+    statuses = read_model.CLOSED_STATUSES if status == "closed" else read_model.OPEN_STATUSES
+    async with connection(request) as conn:
+        items = await read_model.requests(
+            conn,
+            statuses=statuses,
+            overdue=status == "overdue",
+            department=department,
+            request_type=request_type,
+            limit=limit,
+        )
+    return {"items": items}
+
+
+@router.get("/requests/{request_id}")
+async def get_request(request_id: str, request: Request) -> dict[str, Any]:
+    """One request: its history, due_at, status, breached."""
+    async with connection(request) as conn:
+        detail = await read_model.request_detail(conn, request_id)
+    if detail is None:
+        raise Problem(404, "Unknown request", f"no request with id {request_id}")
+    return detail
+
+
+LifecycleType = Literal[
+    "acknowledged",
+    "interim-update",
+    "answered",
+    "resolved",
+    "reopened",
+    "suspended",
+    "resumed",
+    "extended",
+    "withdrawn",
+]
+
+
+class RequestAction(BaseModel):
+    """A staff action on a request; published as the matching request event."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    type: LifecycleType
+    actor: Actor
+    note: Annotated[str, Field(max_length=20_000)] | None = None
+    reason: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    extension: IsoDuration | None = None
+
+
+@router.post("/requests/{request_id}/events", status_code=202)
+async def post_request_event(
+    request_id: str,
+    action: RequestAction,
+    request: Request,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> JSONResponse:
+    """Publish a lifecycle event keyed by the request's customer (same partition, in order).
+    Send an `Idempotency-Key` header to make a retry count once."""
+    async with connection(request) as conn:
+        owner = await conn.fetchval(
+            "SELECT customer_key FROM requests WHERE request_id = $1", request_id
+        )
+    if owner is None:
+        raise Problem(404, "Unknown request", f"no request with id {request_id}")
+    event_type = EventType(f"nl.contactmoment.request.{action.type}.v1")
+    fields: dict[str, Any] = {"request_id": request_id, "actor": action.actor}
+    if action.type == "interim-update":
+        fields["note"] = action.note
+    if action.type == "reopened":
+        fields["reason"] = action.reason or action.note
+    if action.type == "extended":
+        fields["extension"] = action.extension
+    try:
+        data = DATA_MODELS[event_type].model_validate(fields)
+    except ValidationError as exc:
+        raise validation_problem(field_errors(exc)) from None
+    event = new_event(
+        event_type,
+        source="urn:contactmoment:staff",
+        source_id=f"{request_id}:{idempotency_key or uuid.uuid4()}",
+        subject=owner,
+        time=datetime.now(UTC),
+        data=data,
+    )
+    try:
+        await request.app.state.ingest.publisher.publish([event])
+    except PublishError as exc:
+        raise Problem(
+            503,
+            "Kafka unavailable",
+            f"the event was not stored; retry ({exc})",
+            headers={"Retry-After": str(exc.retry_after)},
+        ) from None
+    return JSONResponse(
+        {"id": event.id, "customer_key": owner, "type": event_type.value}, status_code=202
+    )

@@ -1,0 +1,139 @@
+"""The staff page: a customer's unified timeline, server-rendered, in Dutch.
+
+Browsers cannot send a bearer header, so the page takes the same API token once through a
+login form and keeps it in an HttpOnly, SameSite=Strict cookie (never in a URL).
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from schemas.keys import is_customer_key
+from services.api import read_model
+from services.api.database import connection
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+COOKIE = "contactmoment_token"
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+CHANNELS = {"phone": "Telefoon", "counter": "Balie", "web": "Website", "email": "E-mail"}
+DIRECTIONS = {"inbound": "van klant", "outbound": "naar klant"}
+KINDS = {"bsn": "BSN", "kvk": "KvK-nummer", "email": "E-mail", "phone": "Telefoon"}
+TYPES = {
+    "contact.recorded": "Contact",
+    "request.opened": "Verzoek geopend",
+    "request.acknowledged": "Ontvangst bevestigd",
+    "request.interim-update": "Tussenbericht",
+    "request.answered": "Beantwoord",
+    "request.resolved": "Opgelost",
+    "request.reopened": "Heropend",
+    "request.suspended": "Opgeschort",
+    "request.resumed": "Hervat",
+    "request.extended": "Verlengd",
+    "request.withdrawn": "Ingetrokken",
+    "customer.linked": "Gegevens gekoppeld",
+    "document.issued": "Document uitgereikt",
+    "feedback.given": "Feedback",
+}
+REQUEST_TYPES = {
+    "question": "Vraag",
+    "callback": "Terugbelverzoek",
+    "complaint": "Klacht",
+    "application": "Aanvraag",
+    "report": "Melding",
+}
+STATUSES = {
+    "open": "Open",
+    "suspended": "Opgeschort",
+    "answered": "Beantwoord",
+    "resolved": "Opgelost",
+    "withdrawn": "Ingetrokken",
+}
+
+
+def _when(value: str | None) -> str:
+    if not value:
+        return "—"
+    return datetime.fromisoformat(value).astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M")
+
+
+templates = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+)
+templates.filters["when"] = _when
+templates.globals.update(
+    CHANNELS=CHANNELS,
+    DIRECTIONS=DIRECTIONS,
+    KINDS=KINDS,
+    TYPES=TYPES,
+    REQUEST_TYPES=REQUEST_TYPES,
+    STATUSES=STATUSES,
+)
+
+
+def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return HTMLResponse(templates.get_template(name).render(**context), status_code=status)
+
+
+def _signed_in(request: Request) -> bool:
+    token = request.cookies.get(COOKIE, "")
+    return bool(token) and hmac.compare_digest(token.encode(), request.app.state.api_token.encode())
+
+
+@router.get("/login")
+async def login_form(request: Request, next: str = "/ui/") -> HTMLResponse:
+    return render("login.html", next=_safe_next(next), error=None)
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = parse_qs((await request.body()).decode(errors="replace"))
+    token = form.get("token", [""])[0].strip()
+    target = _safe_next(form.get("next", ["/ui/"])[0])
+    if not hmac.compare_digest(token.encode(), request.app.state.api_token.encode()):
+        return render("login.html", status=401, next=target, error="Deze toegangscode klopt niet.")
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/ui")
+    return response
+
+
+def _safe_next(target: str) -> str:
+    """Only paths on this site: a login must never redirect elsewhere."""
+    return target if target.startswith("/ui/") and not target.startswith("//") else "/ui/"
+
+
+@router.get("/")
+async def home(request: Request) -> Response:
+    if not _signed_in(request):
+        return RedirectResponse("/ui/login", status_code=303)
+    return render("home.html")
+
+
+@router.get("/customers/{key}")
+async def customer_page(key: str, request: Request, before: str | None = None) -> Response:
+    if not _signed_in(request):
+        return RedirectResponse(f"/ui/login?next={quote(f'/ui/customers/{key}')}", status_code=303)
+    if not is_customer_key(key):
+        return render("not_found.html", status=404, key=key)
+    async with connection(request) as conn:
+        group = await read_model.cluster(conn, key)
+        if group is None:
+            return render("not_found.html", status=404, key=key)
+        customer = await read_model.summary(conn, group)
+        try:
+            page = await read_model.timeline(conn, group, 100, before)
+        except read_model.BadCursor:
+            page = await read_model.timeline(conn, group, 100, None)
+    return render(
+        "customer.html", customer=customer, timeline=page["items"], next=page["next"], key=key
+    )

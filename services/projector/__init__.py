@@ -1,0 +1,1 @@
+"""The projector: contact.* topics into the PostgreSQL read model, idempotent by event id."""

@@ -1,0 +1,123 @@
+"""`contactmoment replay`: rebuild the read model from the topics into a fresh schema.
+
+Kafka is the source of truth; PostgreSQL is a projection. Replay reads every topic from
+the beginning up to the offsets it found at start, through the same projection code as the
+live projector, into a new schema — and can compare the result with the live tables.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from schemas.envelope import InvalidEvent, decode
+from services.db.migrate import migrate, valid_schema
+from services.projector.run import TOPICS
+from services.projector.store import apply_batch, connect_pool
+from services.topics import partition_counts
+
+# Columns compared between two read models (processed_at is wall-clock, so it differs).
+COMPARED = {
+    "customer_identifiers": "customer_key, hash, kind, masked, first_seen",
+    "timeline": "*",
+    "requests": "*",
+    "request_history": "*",
+    "signals": "*",
+    "notifications": "*",
+    "customers": "*",
+    "processed_events": "event_id, event_type, customer_key, source_topic",
+}
+
+
+@dataclass
+class ReplayResult:
+    schema: str
+    events: int = 0
+    invalid: int = 0
+    seconds: float = 0.0
+    by_topic: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+
+async def replay(
+    bootstrap: str,
+    database_url: str,
+    *,
+    schema: str | None = None,
+    topics: Sequence[str] = TOPICS,
+    batch_size: int = 5000,
+    progress: bool = False,
+) -> ReplayResult:
+    schema = valid_schema(schema or f"replay_{datetime.now(UTC):%Y%m%d_%H%M%S}")
+    migrate(database_url, schema)
+    result = ReplayResult(schema)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        group_id=None,
+        isolation_level="read_committed",
+        max_poll_records=batch_size,
+    )
+    await consumer.start()
+    pool = await connect_pool(database_url, schema)
+    started = time.monotonic()
+    try:
+        counts = await partition_counts(bootstrap, list(topics))
+        partitions = [TopicPartition(t, p) for t, n in counts.items() for p in range(n)]
+        if not partitions:
+            raise ValueError(f"none of the topics {', '.join(topics)} exist; run topics create")
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        remaining = {tp for tp, end in ends.items() if end > 0}
+        while remaining:
+            batch = await consumer.getmany(*remaining, timeout_ms=1000, max_records=batch_size)
+            events = []
+            for tp, records in batch.items():
+                for record in records:
+                    if record.offset >= ends[tp]:
+                        continue  # arrived after the replay started: not part of this copy
+                    try:
+                        events.append((record.topic, decode(record.value or b"")))
+                    except InvalidEvent:
+                        result.invalid += 1  # the live projector dead-lettered it already
+                    result.by_topic[record.topic] = result.by_topic.get(record.topic, 0) + 1
+            await apply_batch(pool, events)
+            result.events += len(events)
+            for tp in list(remaining):
+                if await consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+            if progress:
+                print(f"\rreplayed {result.events} events …", end="", flush=True)
+        if progress:
+            print()
+    finally:
+        result.seconds = time.monotonic() - started
+        await pool.close()
+        await consumer.stop()
+    return result
+
+
+async def differences(database_url: str, left: str, right: str) -> dict[str, int]:
+    """Rows that are in one schema's table and not in the other's (0 everywhere: equal)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        diff = {}
+        for table, columns in COMPARED.items():
+            a, b = f"{valid_schema(left)}.{table}", f"{valid_schema(right)}.{table}"
+            diff[table] = await conn.fetchval(
+                f"SELECT (SELECT count(*) FROM (SELECT {columns} FROM {a} EXCEPT ALL"  # noqa: S608
+                f" SELECT {columns} FROM {b}) x) + (SELECT count(*) FROM (SELECT {columns}"
+                f" FROM {b} EXCEPT ALL SELECT {columns} FROM {a}) y)"
+            )
+        return diff
+    finally:
+        await conn.close()

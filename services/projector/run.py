@@ -1,0 +1,145 @@
+"""`contactmoment projector`: consume contact.* into PostgreSQL, offsets after the commit.
+
+PostgreSQL down → the batch is retried with backoff and nothing is committed to Kafka, so
+nothing is lost and the projector resumes exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+
+from schemas.envelope import Envelope
+from schemas.topics import EVENTS, NOTIFICATIONS, SIGNALS
+from services.deadletter import Consumed, DeadLetters
+from services.ingest.publisher import KafkaPublisher
+from services.metrics import EVENTS_PROJECTED, PROJECTION_LAG
+from services.projector.store import apply_batch, connect_pool
+
+log = logging.getLogger(__name__)
+
+TOPICS = (EVENTS, SIGNALS, NOTIFICATIONS)
+GROUP = "contactmoment-projector"
+RETRYABLE = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.InterfaceError,
+    TimeoutError,
+)
+
+
+def consumed(record: ConsumerRecord[bytes, bytes]) -> Consumed:
+    return Consumed(
+        record.topic,
+        record.partition,
+        record.offset,
+        record.key,
+        record.value,
+        list(record.headers or ()),
+    )
+
+
+class Projector:
+    def __init__(
+        self,
+        bootstrap: str,
+        database_url: str,
+        *,
+        topics: Sequence[str] = TOPICS,
+        group_id: str = GROUP,
+        deadletter_topic: str | None = None,
+        batch_size: int = 2000,
+        schema: str | None = None,
+    ) -> None:
+        self.bootstrap, self.database_url = bootstrap, database_url
+        self.topics, self.group_id = tuple(topics), group_id
+        self.batch_size, self.schema = batch_size, schema
+        self.publisher = KafkaPublisher(bootstrap)
+        kwargs = {"topic": deadletter_topic} if deadletter_topic else {}
+        self.dead_letters = DeadLetters(self.publisher, "projector", **kwargs)
+        self.applied = 0
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        stop = stop or asyncio.Event()
+        consumer = AIOKafkaConsumer(
+            *self.topics,
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.batch_size,
+            isolation_level="read_committed",
+        )
+        pool = await self._pool_with_retry(stop)
+        await consumer.start()
+        log.info("projector: consuming %s as group %s", ", ".join(self.topics), self.group_id)
+        try:
+            while not stop.is_set():
+                batch = await consumer.getmany(timeout_ms=500, max_records=self.batch_size)
+                records = [r for part in batch.values() for r in part]
+                if not records:
+                    continue
+                events = await self._decode(records)
+                await self._apply_with_retry(pool, events, stop)
+                if stop.is_set() and events:
+                    break  # not applied: leave the offsets uncommitted
+                await consumer.commit()
+                newest = max(e.time.timestamp() for _, e in events) if events else None
+                if newest:
+                    PROJECTION_LAG.set(max(0.0, time.time() - newest))
+        finally:
+            await consumer.stop()
+            await pool.close()
+            await self.publisher.stop()
+
+    async def _decode(
+        self, records: list[ConsumerRecord[bytes, bytes]]
+    ) -> list[tuple[str, Envelope]]:
+        events = []
+        for record in records:
+            event = await self.dead_letters.decode(consumed(record))
+            if event is not None:
+                events.append((record.topic, event))
+        return events
+
+    async def _pool_with_retry(self, stop: asyncio.Event) -> asyncpg.Pool:
+        delay = 0.5
+        while True:
+            try:
+                return await connect_pool(self.database_url, self.schema)
+            except RETRYABLE as exc:
+                log.warning(
+                    "projector: PostgreSQL unreachable (%s); retrying in %.1f s", exc, delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 15)
+
+    async def _apply_with_retry(
+        self, pool: asyncpg.Pool, events: list[tuple[str, Envelope]], stop: asyncio.Event
+    ) -> None:
+        delay = 0.5
+        while True:
+            try:
+                applied = await apply_batch(pool, events)
+                self.applied += applied
+                for _, event in events:
+                    EVENTS_PROJECTED.labels(event.type.value).inc()
+                return
+            except RETRYABLE as exc:
+                if stop.is_set():
+                    raise
+                log.warning(
+                    "projector: PostgreSQL unavailable (%s); retrying the batch of %d "
+                    "in %.1f s, offsets not committed",
+                    exc,
+                    len(events),
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 15)

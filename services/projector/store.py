@@ -1,0 +1,132 @@
+"""Applying a batch to PostgreSQL: one transaction, one statement per table, ledger first."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from schemas.envelope import Envelope
+from services.projector.projection import Plan, Row, plan_batch
+
+# Bulk inserts: arrays in, unnest out; ON CONFLICT makes a repeat harmless.
+TIMELINE = (
+    "INSERT INTO timeline (event_id, customer_key, occurred_at, event_type, channel, direction,"
+    " subject, outcome, request_id, summary, data)"
+    " SELECT e, k, t, ty, ch, d, s, o, r, su, da::jsonb FROM unnest($1::uuid[], $2::text[],"
+    " $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],"
+    " $10::text[], $11::text[]) AS x(e, k, t, ty, ch, d, s, o, r, su, da)"
+    " ON CONFLICT (event_id) DO NOTHING"
+)
+IDENTIFIERS = (
+    "INSERT INTO customer_identifiers (customer_key, hash, kind, masked, first_seen)"
+    " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])"
+    " ON CONFLICT (customer_key, hash) DO UPDATE"
+    " SET first_seen = LEAST(customer_identifiers.first_seen, EXCLUDED.first_seen)"
+    " WHERE EXCLUDED.first_seen < customer_identifiers.first_seen"
+)
+CUSTOMERS = (
+    "INSERT INTO customers AS c (customer_key, contact_count, channels, inbound_channels,"
+    " first_contact_at, last_contact_at)"
+    " SELECT k, n, ch::jsonb, ib::jsonb, f, l FROM unnest($1::text[], $2::int[], $3::text[],"
+    " $4::text[], $5::timestamptz[], $6::timestamptz[]) AS x(k, n, ch, ib, f, l)"
+    " ON CONFLICT (customer_key) DO UPDATE SET"
+    "  contact_count = c.contact_count + EXCLUDED.contact_count,"
+    "  channels = add_counts(c.channels, EXCLUDED.channels),"
+    "  inbound_channels = add_counts(c.inbound_channels, EXCLUDED.inbound_channels),"
+    "  first_contact_at = LEAST(c.first_contact_at, EXCLUDED.first_contact_at),"
+    "  last_contact_at = GREATEST(c.last_contact_at, EXCLUDED.last_contact_at)"
+)
+REQUESTS = (
+    "INSERT INTO requests (request_id, customer_key, request_type, subject, channel, department,"
+    " vulnerable, opened_at, status, updated_at)"
+    " SELECT r, k, ty, s, ch, d, v, t, 'open', t FROM unnest($1::text[], $2::text[], $3::text[],"
+    " $4::text[], $5::text[], $6::text[], $7::bool[], $8::timestamptz[])"
+    " AS x(r, k, ty, s, ch, d, v, t) ON CONFLICT (request_id) DO NOTHING"
+)
+HISTORY = (
+    "INSERT INTO request_history (event_id, request_id, customer_key, event_type, occurred_at,"
+    " data) SELECT e, r, k, ty, t, da::jsonb FROM unnest($1::uuid[], $2::text[], $3::text[],"
+    " $4::text[], $5::timestamptz[], $6::text[]) AS x(e, r, k, ty, t, da)"
+    " ON CONFLICT (event_id) DO NOTHING"
+)
+SIGNALS = (
+    "INSERT INTO signals (event_id, request_id, customer_key, event_type, occurred_at, due_at,"
+    " detected_at, data) SELECT e, r, k, ty, t, du, de, da::jsonb FROM unnest($1::uuid[],"
+    " $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],"
+    " $7::timestamptz[], $8::text[]) AS x(e, r, k, ty, t, du, de, da)"
+    " ON CONFLICT (event_id) DO NOTHING"
+)
+NOTIFICATIONS = (
+    "INSERT INTO notifications (event_id, notification_id, customer_key, kind, audience, channel,"
+    " request_id, message, occurred_at) SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[],"
+    " $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[])"
+    " ON CONFLICT (event_id) DO NOTHING"
+)
+
+
+async def connect_pool(database_url: str, schema: str | None = None) -> asyncpg.Pool:
+    """A pool whose connections see `schema` first (replay builds into a fresh one)."""
+    settings = {"search_path": schema} if schema else None
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4, server_settings=settings)
+    assert pool is not None
+    return pool
+
+
+def _columns(rows: Sequence[Row]) -> list[list[Any]]:
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+async def _bulk(conn: asyncpg.Connection, sql: str, rows: Sequence[Row]) -> None:
+    if rows:
+        await conn.execute(sql, *_columns(rows))
+
+
+async def write_plan(conn: asyncpg.Connection, plan: Plan) -> None:
+    await _bulk(conn, TIMELINE, plan.timeline)
+    await _bulk(conn, IDENTIFIERS, sorted(plan.identifiers.values()))
+    await _bulk(
+        conn,
+        CUSTOMERS,
+        sorted(
+            (key, d.contacts, json.dumps(d.channels), json.dumps(d.inbound), d.first, d.last)
+            for key, d in plan.customers.items()
+        ),
+    )
+    await _bulk(conn, REQUESTS, plan.requests)
+    await _bulk(conn, HISTORY, plan.history)
+    await _bulk(conn, SIGNALS, plan.signals)
+    await _bulk(conn, NOTIFICATIONS, plan.notifications)
+    for sql, args in plan.transitions:  # in event order
+        await conn.execute(sql, *args)
+
+
+async def apply_batch(pool: asyncpg.Pool, events: Sequence[tuple[str, Envelope]]) -> int:
+    """Apply (topic, event) pairs exactly once; returns how many were new.
+
+    The ledger insert and the projection writes share one transaction, so an event either
+    is fully applied and recorded, or neither: a crash before commit replays it cleanly.
+    """
+    if not events:
+        return 0
+    async with pool.acquire() as conn, conn.transaction():
+        fresh = await conn.fetch(
+            "INSERT INTO processed_events (event_id, event_type, customer_key, source_topic)"
+            " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])"
+            " ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+            [UUID(e.id) for _, e in events],
+            [e.type.value for _, e in events],
+            [e.subject for _, e in events],
+            [t for t, _ in events],
+        )
+        new_ids = {str(row["event_id"]) for row in fresh}
+        todo = []
+        for _, event in events:  # a batch may hold the same id twice (a retried send)
+            if event.id in new_ids:
+                new_ids.discard(event.id)
+                todo.append(event)
+        await write_plan(conn, plan_batch(todo))
+    return len(todo)
