@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CM := .venv/bin/contactmoment
 PY := .venv/bin/python
 
-.PHONY: help install up run test unit integration lint typecheck schemas down status bench clean
+.PHONY: help install up run test test-tools unit integration lint typecheck schemas down status bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -20,8 +20,11 @@ up: install ## start Kafka + PostgreSQL, create topics, migrate the database
 run: up ## the main job: the whole stack and its processes in the foreground
 	@deploy/run.sh
 
-test: up ## the whole suite (unit + integration) against the real broker and database
+test: up test-tools ## the whole suite (unit + integration + e2e) on the real broker and database
 	@$(PY) -m pytest
+
+test-tools: ## system tools the tests drive (Debian's chromium for the staff-page test)
+	@deploy/install-test-tools.sh
 
 unit: install ## only the pure unit tests (no stack needed)
 	@$(PY) -m pytest tests/unit

@@ -138,11 +138,22 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
-    from services.projector.run import Projector
+    from services.db.migrate import migrate
+    from services.projector.run import TOPICS, Projector
     from services.runtime import run_until_signal, serve_metrics
 
     serve_metrics(settings.projector_metrics_port, "projector")
-    projector = Projector(settings.kafka_bootstrap, settings.database_url, group_id=args.group)
+    topics = tuple(args.topics.split(",")) if args.topics else TOPICS
+    if args.schema:
+        migrate(settings.database_url, args.schema)
+    projector = Projector(
+        settings.kafka_bootstrap,
+        settings.database_url,
+        group_id=args.group,
+        topics=topics,
+        schema=args.schema,
+        deadletter_topic=args.deadletter_topic,
+    )
     return run_until_signal(projector.run)
 
 
@@ -254,6 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="contactmoment-projector",
         help="Kafka consumer group (replicas share one)",
     )
+    projector.add_argument("--topics", help="comma-separated topics (default: the contract's)")
+    projector.add_argument("--schema", help="project into this schema (created and migrated)")
+    projector.add_argument("--deadletter-topic", help="default: contact.deadletter.v1")
     projector.set_defaults(handler=cmd_projector)
 
     replay = sub.add_parser("replay", help="rebuild the read model from the topics")

@@ -51,6 +51,24 @@ REQUEST_TYPES = {
     "application": "Aanvraag",
     "report": "Melding",
 }
+OUTCOMES = {
+    "answered": "beantwoord",
+    "callback-requested": "terugbelverzoek",
+    "forwarded": "doorverbonden",
+    "abandoned": "opgehangen",
+    "served": "geholpen",
+    "no-show": "niet verschenen",
+    "referred": "doorverwezen",
+    "submitted": "ingediend",
+    "received": "ontvangen",
+    "sent": "verzonden",
+    "question": "vraag",
+    "callback": "terugbelverzoek",
+    "complaint": "klacht",
+    "application": "aanvraag",
+    "report": "melding",
+}
+DOCUMENTS = {"passport": "paspoort", "id-card": "identiteitskaart", "driving-licence": "rijbewijs"}
 STATUSES = {
     "open": "Open",
     "suspended": "Opgeschort",
@@ -72,6 +90,8 @@ templates = Environment(
 )
 templates.filters["when"] = _when
 templates.globals.update(
+    OUTCOMES=OUTCOMES,
+    DOCUMENTS=DOCUMENTS,
     CHANNELS=CHANNELS,
     DIRECTIONS=DIRECTIONS,
     KINDS=KINDS,

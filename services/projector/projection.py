@@ -20,6 +20,7 @@ from schemas.events import (
     CustomerLinked,
     DeadlineSignal,
     Direction,
+    DocumentIssued,
     EventType,
     Notification,
     RequestOpened,
@@ -216,7 +217,14 @@ def add(plan: Plan, event: Envelope) -> None:
             plan.transitions.append(
                 (transition_sql(event.type), (data.request_id, status, event.time, list(allowed)))
             )
-    else:  # document.issued and whatever else concerns the customer: the timeline only
+    elif isinstance(data, DocumentIssued):
+        _timeline(
+            plan,
+            event,
+            subject=data.document_kind.value,
+            outcome=f"geldig tot {data.valid_until:%d-%m-%Y}",
+        )
+    else:  # feedback without a request, and whatever else concerns the customer
         _timeline(plan, event)
 
 

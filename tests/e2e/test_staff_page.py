@@ -1,0 +1,91 @@
+"""The staff page in a real headless Chromium (Debian's), driven by Playwright."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Browser, async_playwright
+
+from tests.e2e.people import new_resident
+from tests.e2e.test_unified_view import eventually, ingest_four_contacts
+from tests.integration.running_api import RunningApi
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+# Flags for a machine without network beyond loopback (see docs of this machine kind).
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run `make test-tools`"
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def test_customer_page_shows_the_unified_timeline(
+    client: httpx.AsyncClient, api: RunningApi, browser: Browser
+) -> None:
+    r = new_resident()
+    answers = await ingest_four_contacts(client, r)
+    key = answers[0]["customer_key"]
+    await eventually(
+        lambda: client.get(f"/v1/customers/{key}"),
+        lambda resp: resp.status_code == 200 and resp.json()["contact_count"] == 4,
+    )
+
+    page = await browser.new_page()
+    await page.goto(f"{api.base_url}/ui/customers/{key}")
+    assert "/ui/login" in page.url  # not signed in: the login form first
+    await page.get_by_label("Toegangscode (API-token)").fill(api.token)
+    await page.get_by_role("button", name="Inloggen").click()
+    await page.wait_for_url(f"**/ui/customers/{key}")
+
+    assert await page.locator("html").get_attribute("lang") == "nl"
+    assert await page.get_by_role("heading", level=1).inner_text() == "Klantbeeld"
+    who = page.locator("section[aria-labelledby=wie]")
+    assert "*****" + r.bsn[-4:] in await who.inner_text()
+    timeline = page.get_by_role("table", name="Alle contacten en gebeurtenissen, nieuwste eerst")
+    rows = timeline.locator("tbody tr")
+    contact_rows = [t for t in await rows.all_inner_texts() if "\tContact\t" in t]
+    channels = [t.split("\t")[1] for t in contact_rows]
+    assert channels == ["E-mail", "Website", "Balie", "Telefoon"]
+    open_requests = page.get_by_role(
+        "table", name="Openstaande verzoeken, eerst wat het eerst af moet"
+    )
+    assert await open_requests.locator("tbody tr").count() == 2
+    assert "Vraag" in await open_requests.inner_text()
+
+    html = await page.content()
+    assert r.bsn not in html  # masked, never in plain text
+    headers = await page.locator("th").all()
+    assert all([await h.get_attribute("scope") == "col" for h in headers])
+
+    SCREENSHOTS.mkdir(exist_ok=True)
+    shot = SCREENSHOTS / "staff-customer-page.png"
+    await page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+
+
+async def test_wrong_token_is_refused(api: RunningApi, browser: Browser) -> None:
+    page = await browser.new_page()
+    await page.goto(f"{api.base_url}/ui/login")
+    await page.get_by_label("Toegangscode (API-token)").fill("not-the-token")
+    await page.get_by_role("button", name="Inloggen").click()
+    assert await page.get_by_role("alert").inner_text() == "Deze toegangscode klopt niet."
+    response = await page.goto(f"{api.base_url}/ui/customers/k-{'0' * 32}")
+    assert response is not None and "/ui/login" in page.url
