@@ -137,6 +137,28 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
     )
 
 
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    import faust
+
+    from services.runtime import serve_metrics
+    from streams.app import create_app
+
+    serve_metrics(settings.worker_metrics_port, "worker")
+    app = create_app(
+        settings.kafka_bootstrap,
+        partitions=settings.topic_partitions,
+        app_id=args.app_id,
+        store=args.store,
+        datadir=str(settings.local_dir / "worker"),
+        offset_reset=args.offset_reset,
+        events_topic=args.events_topic,
+        deadletter_topic=args.deadletter_topic,
+    )
+    # faust's own worker: signal handling, rebalances, table recovery from changelogs.
+    faust.Worker(app, loglevel=args.log_level, quiet=True).execute_from_commandline()
+    return EXIT_OK
+
+
 def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
     from services.db.migrate import migrate
     from services.projector.run import TOPICS, Projector
@@ -258,6 +280,32 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--seed", type=int, default=None, help="repeatable traffic")
     simulate.add_argument("--quiet", action="store_true", help="no live progress line")
     simulate.set_defaults(handler=cmd_simulate)
+
+    worker = sub.add_parser("worker", help="the stream processor (faust): customer view")
+    worker.add_argument(
+        "--app-id",
+        default="contactmoment-worker",
+        help="faust app id = consumer group; workers of one id share partitions",
+    )
+    worker.add_argument(
+        "--store",
+        default="rocksdb://",
+        help="table store: rocksdb:// (default, RocksDB via rocksdict) or memory://",
+    )
+    worker.add_argument(
+        "--offset-reset",
+        choices=["earliest", "latest"],
+        default="earliest",
+        help="where a new app id starts reading",
+    )
+    worker.add_argument(
+        "--log-level", default="info", choices=["crit", "error", "warn", "info", "debug"]
+    )
+    worker.add_argument("--events-topic", default="contact.events.v1", help=argparse.SUPPRESS)
+    worker.add_argument(
+        "--deadletter-topic", default="contact.deadletter.v1", help=argparse.SUPPRESS
+    )
+    worker.set_defaults(handler=cmd_worker)
 
     projector = sub.add_parser("projector", help="project contact.* topics into PostgreSQL")
     projector.add_argument(

@@ -76,8 +76,11 @@ def run(settings: Settings, processes: Sequence[ProcessSpec]) -> int:
         assert proc.stdout is not None
         selector.register(proc.stdout, selectors.EVENT_READ, spec.name)
     width = max(len(n) for n in children)
+    show_customer_at = time.monotonic() + 20 if "api" in children else None
     try:
         while True:
+            if show_customer_at and time.monotonic() > show_customer_at:
+                show_customer_at = _print_rich_customer(settings)
             for key, _ in selector.select(timeout=1.0):
                 line = key.fileobj.readline()  # type: ignore[union-attr]
                 if line:
@@ -92,6 +95,31 @@ def run(settings: Settings, processes: Sequence[ProcessSpec]) -> int:
         return 0
     finally:
         _stop_all(list(children.values()))
+
+
+def _print_rich_customer(settings: Settings) -> float | None:
+    """Point the demo at a customer with a rich history; try again later if none yet."""
+    import psycopg
+
+    try:
+        with psycopg.connect(settings.database_url, connect_timeout=3) as conn:
+            row = conn.execute(
+                "SELECT c.customer_key FROM customers c JOIN customer_identifiers i"
+                " ON i.customer_key = c.customer_key AND i.kind = 'bsn'"
+                " AND c.customer_key = 'k-' || left(i.hash, 32)"
+                " ORDER BY c.contact_count DESC LIMIT 1"
+            ).fetchone()
+    except psycopg.Error:
+        row = None
+    if not row:
+        return time.monotonic() + 10
+    url = f"http://127.0.0.1:{settings.api_port}/ui/customers/{row[0]}"
+    print(
+        f"\n  staff page of a customer with a rich history: {url}\n"
+        "  (log in with the API token shown above)\n",
+        flush=True,
+    )
+    return None
 
 
 def _stop_all(children: list[subprocess.Popen[bytes]]) -> None:

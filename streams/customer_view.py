@@ -1,0 +1,128 @@
+"""The customer view as the stream sees it: a pure fold of events into a summary.
+
+State is a plain JSON dict per customer key (it lives in a changelog-backed faust table):
+contact counts per channel, first/last contact, open requests, the keys it is linked to
+(with the event that linked them), and a window of recently applied event ids.
+
+A redelivered event changes nothing, but its emissions are produced again: after a crash
+the state may have reached the changelog while the emitted record did not. Emitted ids are
+deterministic, so a repeat is harmless downstream.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schemas.envelope import Envelope, new_event
+from schemas.events import (
+    ContactRecorded,
+    CustomerLinked,
+    Direction,
+    EventType,
+    RequestOpened,
+    RequestRef,
+)
+from schemas.keys import Identifier
+
+State = dict[str, Any]
+RECENT_IDS = 256
+STRONG = ("bsn", "kvk")
+SOURCE = "urn:contactmoment:worker"
+CLOSING = {EventType.REQUEST_ANSWERED, EventType.REQUEST_RESOLVED, EventType.REQUEST_WITHDRAWN}
+
+
+def empty() -> State:
+    return {
+        "contacts": 0,
+        "channels": {},
+        "inbound": {},
+        "first": None,
+        "last": None,
+        "open_requests": {},
+        "linked": {},
+        "recent": [],
+    }
+
+
+def linked_keys(state: State) -> list[str]:
+    return sorted(state["linked"])
+
+
+def preferred_channel(state: State) -> str | None:
+    """The channel the customer chooses most often (inbound contacts), ties by name."""
+    inbound: dict[str, int] = state["inbound"]
+    return max(sorted(inbound), key=lambda c: inbound[c]) if inbound else None
+
+
+def apply(state: State | None, event: Envelope) -> tuple[State, list[Envelope]]:
+    """The new state for the event's customer, and the events to emit (customer.linked)."""
+    state = dict(state) if state else empty()
+    data = event.data
+    if event.id in state["recent"]:  # applied before: a redelivery or a retried send
+        return state, _links(state, event, data.identifiers, new=False) if isinstance(
+            data, ContactRecorded
+        ) else []
+    state["recent"] = [*state["recent"], event.id][-RECENT_IDS:]
+    emit: list[Envelope] = []
+    if isinstance(data, ContactRecorded):
+        _count(
+            state, data.channel.value, data.direction is Direction.INBOUND, event.time.isoformat()
+        )
+        emit = _links(state, event, data.identifiers, new=True)
+    elif isinstance(data, RequestOpened):
+        state["open_requests"] = {
+            **state["open_requests"],
+            data.request_id: data.request_type.value,
+        }
+    elif isinstance(data, RequestRef) and event.type in CLOSING:
+        state["open_requests"] = {
+            k: v for k, v in state["open_requests"].items() if k != data.request_id
+        }
+    elif isinstance(data, RequestRef) and event.type is EventType.REQUEST_REOPENED:
+        state["open_requests"] = {**state["open_requests"], data.request_id: "reopened"}
+    elif isinstance(data, CustomerLinked):
+        others = [f"k-{i.hash[:32]}" for i in data.identifiers]
+        state["linked"] = {**{k: event.id for k in others if k != event.subject}, **state["linked"]}
+    return state, emit
+
+
+def _count(state: State, channel: str, inbound: bool, at: str) -> None:
+    state["contacts"] += 1
+    state["channels"] = {**state["channels"], channel: state["channels"].get(channel, 0) + 1}
+    if inbound:
+        state["inbound"] = {**state["inbound"], channel: state["inbound"].get(channel, 0) + 1}
+    state["first"] = min(filter(None, (state["first"], at)))
+    state["last"] = max(filter(None, (state["last"], at)))
+
+
+def _links(state: State, event: Envelope, idents: list[Identifier], new: bool) -> list[Envelope]:
+    """A BSN/KvK key that carries an e-mail or phone tells that key it belongs here.
+
+    The weak key lives on another partition, so it learns through a `customer.linked`
+    event keyed by itself. Only strong keys link: a shared e-mail or phone number never
+    joins two people.
+    """
+    key = event.subject
+    defining = next((i for i in idents if f"k-{i.hash[:32]}" == key), None)
+    if defining is None or defining.kind.value not in STRONG:
+        return []
+    emit = []
+    for ident in idents:
+        other = f"k-{ident.hash[:32]}"
+        if ident.kind.value in STRONG or other == key:
+            continue
+        if new and other not in state["linked"]:
+            state["linked"] = {**state["linked"], other: event.id}
+        if state["linked"].get(other) != event.id:
+            continue  # linked by an earlier event, which sent the news then
+        emit.append(
+            new_event(
+                EventType.CUSTOMER_LINKED,
+                source=SOURCE,
+                source_id=f"{key}>{other}",
+                subject=other,
+                time=event.time,
+                data=CustomerLinked(identifiers=[defining, ident]),
+            )
+        )
+    return emit

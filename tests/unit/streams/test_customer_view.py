@@ -1,0 +1,121 @@
+"""The stream's customer view fold (pure): counts, open requests, links, redeliveries."""
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from schemas.envelope import Envelope, new_event
+from schemas.events import (
+    ContactRecorded,
+    CustomerLinked,
+    EventType,
+    RequestAnswered,
+    RequestOpened,
+)
+from schemas.identifiers import IdentifierKind
+from schemas.keys import Pseudonymiser, customer_key
+from streams import customer_view
+
+P = Pseudonymiser("stream-test-key-0123456")
+BSN = P.identifier(IdentifierKind.BSN, "111222333")
+EMAIL = P.identifier(IdentifierKind.EMAIL, "jan@example.nl")
+PHONE = P.identifier(IdentifierKind.PHONE, "0612345678")
+BSN_KEY, EMAIL_KEY, PHONE_KEY = (customer_key([i]) for i in (BSN, EMAIL, PHONE))
+T0 = datetime(2026, 11, 30, 9, tzinfo=UTC)
+
+
+def contact(n: int, channel: str = "web", key: str = BSN_KEY, idents=None) -> Envelope:  # type: ignore[no-untyped-def]
+    return new_event(
+        EventType.CONTACT_RECORDED,
+        source="urn:contactmoment:test",
+        source_id=str(n),
+        subject=key,
+        time=T0 + timedelta(hours=n),
+        data=ContactRecorded(
+            channel=channel,
+            direction="inbound",
+            subject="afval",
+            outcome="submitted",
+            identifiers=idents or [BSN, EMAIL, PHONE],
+        ),
+    )
+
+
+def test_contacts_are_counted_per_channel_with_first_and_last() -> None:
+    state = None
+    for n, channel in enumerate(["web", "phone", "phone"]):
+        state, _ = customer_view.apply(state, contact(n, channel))
+    assert state["contacts"] == 3
+    assert state["channels"] == {"web": 1, "phone": 2}
+    assert customer_view.preferred_channel(state) == "phone"
+    assert (state["first"], state["last"]) == (
+        T0.isoformat(),
+        (T0 + timedelta(hours=2)).isoformat(),
+    )
+
+
+def test_a_redelivered_event_changes_nothing_but_resends_its_own_links() -> None:
+    state, emitted = customer_view.apply(None, contact(1))
+    again, emitted_again = customer_view.apply(state, contact(1))
+    assert again == state and again["contacts"] == 1
+    # After a crash the state may be in the changelog while the link was never sent.
+    assert [e.id for e in emitted_again] == [e.id for e in emitted]
+    _, from_later_contact = customer_view.apply(again, contact(2))
+    assert from_later_contact == []
+
+
+def test_a_bsn_key_links_the_email_and_phone_keys_it_carries_once() -> None:
+    state, emitted = customer_view.apply(None, contact(1))
+    assert sorted(e.subject for e in emitted) == sorted([EMAIL_KEY, PHONE_KEY])
+    assert all(e.type is EventType.CUSTOMER_LINKED for e in emitted)
+    assert customer_view.linked_keys(state) == sorted([EMAIL_KEY, PHONE_KEY])
+    _, later = customer_view.apply(state, contact(2))
+    assert later == []  # already linked: nothing new to say
+    assert [e.id for e in customer_view.apply(None, contact(1))[1]] == [e.id for e in emitted]
+
+
+def test_weak_keys_never_link_each_other() -> None:
+    _, emitted = customer_view.apply(None, contact(1, key=EMAIL_KEY, idents=[EMAIL, PHONE]))
+    assert emitted == []
+
+
+def test_the_linked_key_learns_where_it_belongs() -> None:
+    _, [to_email, _] = customer_view.apply(None, contact(1))
+    assert isinstance(to_email.data, CustomerLinked)
+    state, emitted = customer_view.apply(None, to_email)
+    assert customer_view.linked_keys(state) == [BSN_KEY] and emitted == []
+
+
+def test_open_requests_follow_the_lifecycle() -> None:
+    opened = new_event(
+        EventType.REQUEST_OPENED,
+        source="urn:contactmoment:test",
+        source_id="o",
+        subject=BSN_KEY,
+        time=T0,
+        data=RequestOpened(
+            request_id="r1", request_type="callback", subject="Wmo", channel="phone"
+        ),
+    )
+    answered = new_event(
+        EventType.REQUEST_ANSWERED,
+        source="urn:contactmoment:test",
+        source_id="a",
+        subject=BSN_KEY,
+        time=T0,
+        data=RequestAnswered(request_id="r1"),
+    )
+    state, _ = customer_view.apply(None, opened)
+    assert state["open_requests"] == {"r1": "callback"}
+    state, _ = customer_view.apply(state, answered)
+    assert state["open_requests"] == {}
+
+
+@given(st.lists(st.integers(0, 30), max_size=60))
+def test_any_redelivery_pattern_counts_each_contact_once(deliveries: list[int]) -> None:
+    state = None
+    for n in deliveries:
+        state, _ = customer_view.apply(state, contact(n))
+    expected = len(set(deliveries))
+    assert (state["contacts"] if state else 0) == expected
