@@ -45,6 +45,7 @@ down: install ## stop the local stack (data stays in .local/)
 
 bench: up ## benchmarks against the local stack; JSON results in benchmarks/results/
 	@$(PY) -m benchmarks.ingest
+	@$(PY) -m benchmarks.view
 
 clean: down ## stop the stack and delete .local/ (all local data)
 	rm -rf .local

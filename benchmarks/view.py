@@ -1,0 +1,269 @@
+"""Unified-view benchmark: worker and projector throughput, replay, timeline latency.
+
+Each figure has a reference measured in the same run: the worker against a raw aiokafka
+consumer reading the same topic. JSON result in benchmarks/results/view.json.
+
+    python -m benchmarks.view [--events 50000]   (make bench; the local stack must be up)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from benchmarks.common import summary_ms, write_result
+from schemas.envelope import Envelope, encode, new_event
+from schemas.events import ContactRecorded, EventType
+from schemas.identifiers import IdentifierKind
+from schemas.keys import Pseudonymiser, customer_key
+from services.db.migrate import migrate
+from services.projector.replay import replay
+from services.projector.run import Projector
+from services.settings import load_settings
+from tests.integration.kafka_helpers import create_topic
+from tests.integration.running_api import free_port, start_api, start_process
+
+PARTITIONS = 12
+CHANNELS = ["phone", "counter", "web", "email"]
+
+
+def contacts(n: int, customers: int, run: str) -> list[Envelope]:
+    p = Pseudonymiser(f"bench-{run}-key-material")
+    people = [p.identifier(IdentifierKind.PHONE, f"06{10_000_000 + i}") for i in range(customers)]
+    t0 = datetime.now(UTC) - timedelta(days=30)
+    out = []
+    for i in range(n):
+        ident = people[i % customers]
+        out.append(
+            new_event(
+                EventType.CONTACT_RECORDED,
+                source="urn:contactmoment:bench",
+                source_id=f"{run}-{i}",
+                subject=customer_key([ident]),
+                time=t0 + timedelta(seconds=i),
+                data=ContactRecorded(
+                    channel=CHANNELS[i % 4],
+                    direction="inbound",
+                    subject="paspoort",
+                    outcome="answered",
+                    identifiers=[ident],
+                ),
+            )
+        )
+    return out
+
+
+async def publish(bootstrap: str, topic: str, events: list[Envelope]) -> None:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        linger_ms=5,
+        enable_idempotence=True,
+        max_batch_size=256 * 1024,
+    )
+    await producer.start()
+    try:
+        for event in events:
+            await producer.send(topic, encode(event), key=event.subject.encode())
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def raw_consumer(bootstrap: str, topic: str, n: int) -> dict[str, float]:
+    """Reference: a bare aiokafka consumer group reading the same records, no processing."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"raw-{uuid.uuid4()}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=True,
+    )
+    await consumer.start()
+    seen, started = 0, time.monotonic()
+    try:
+        while seen < n:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
+            seen += sum(len(v) for v in batch.values())
+            if seen == 0:
+                started = time.monotonic()  # do not count the group join
+    finally:
+        await consumer.stop()
+    elapsed = time.monotonic() - started
+    return {"events": seen, "seconds": round(elapsed, 2), "events_per_s": round(seen / elapsed)}
+
+
+async def worker(bootstrap: str, topic: str, n: int, run: str) -> dict[str, float]:
+    metrics_port = free_port()
+    dlq = await create_topic(bootstrap, f"bench.view.{run}.dlq", PARTITIONS)
+    proc = start_process(
+        "worker",
+        [
+            "worker",
+            "--app-id",
+            f"bench-worker-{run}",
+            "--events-topic",
+            topic,
+            "--deadletter-topic",
+            dlq,
+            "--log-level",
+            "warn",
+        ],
+        {
+            "CONTACTMOMENT_WORKER_METRICS_PORT": str(metrics_port),
+            "CONTACTMOMENT_LOCAL_DIR": tempfile.mkdtemp(prefix="bench-worker-"),
+        },
+    )
+    url = f"http://127.0.0.1:{metrics_port}/metrics"
+    first = last = None
+    try:
+        async with aiohttp.ClientSession() as session:
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                done = 0.0
+                try:
+                    async with session.get(url) as r:
+                        for line in (await r.text()).splitlines():
+                            if line.startswith("contactmoment_events_processed_total{"):
+                                done += float(line.rsplit(" ", 1)[1])
+                except aiohttp.ClientError:
+                    pass
+                now = time.monotonic()
+                if done and first is None:
+                    first = (now, done)
+                if done >= n:
+                    last = (now, done)
+                    break
+                await asyncio.sleep(0.2)
+    finally:
+        proc.stop()
+    assert first and last, "the worker did not process every event"
+    elapsed = last[0] - first[0]
+    processed = last[1] - first[1]
+    return {
+        "events": int(last[1]),
+        "measured_events": int(processed),
+        "seconds": round(elapsed, 2),
+        "events_per_s": round(processed / elapsed),
+    }
+
+
+async def projector(
+    bootstrap: str, database_url: str, topic: str, n: int, run: str, schema: str | None
+) -> dict[str, float]:
+    stop = asyncio.Event()
+    proj = Projector(
+        bootstrap,
+        database_url,
+        topics=[topic],
+        group_id=f"bench-proj-{run}",
+        schema=schema,
+        deadletter_topic=f"bench.view.{run}.dlq",
+    )
+    task = asyncio.create_task(proj.run(stop))
+    started = None
+    try:
+        while proj.applied < n:
+            if proj.applied and started is None:
+                started = (time.monotonic(), proj.applied)
+            await asyncio.sleep(0.05)
+            assert not task.done(), task.exception()
+    finally:
+        stop.set()
+        await task
+    assert started
+    elapsed = time.monotonic() - started[0]
+    return {
+        "events": proj.applied,
+        "seconds": round(elapsed, 2),
+        "events_per_s": round((proj.applied - started[1]) / elapsed),
+    }
+
+
+async def timeline_latency(customer: str, requests: int) -> dict[str, float]:
+    api = start_api(args=("--log-level", "warning"))
+    latencies = []
+    try:
+        headers = {"Authorization": f"Bearer {api.token}"}
+        async with aiohttp.ClientSession(headers=headers) as session:
+            url = f"{api.base_url}/v1/customers/{customer}/timeline"
+            for i in range(requests + 20):
+                t0 = time.perf_counter()
+                async with session.get(url, params={"limit": 50}) as r:
+                    body = await r.json()
+                    assert r.status == 200 and len(body["items"]) == 50, body
+                if i >= 20:  # warm-up: connections, pool, plans
+                    latencies.append(time.perf_counter() - t0)
+    finally:
+        api.stop()
+    return {"requests": requests, "page_size": 50, **summary_ms(latencies)}
+
+
+async def main(n: int) -> dict[str, object]:
+    settings = load_settings()
+    bootstrap, db = settings.kafka_bootstrap, settings.database_url
+    run = uuid.uuid4().hex[:8]
+    topic = await create_topic(bootstrap, f"bench.view.{run}.events", PARTITIONS)
+    print(f"publishing {n} contact events …", file=sys.stderr)
+    await publish(bootstrap, topic, contacts(n, customers=n // 10, run=run))
+    raw = await raw_consumer(bootstrap, topic, n)
+    print("worker …", file=sys.stderr)
+    work = await worker(bootstrap, topic, n, run)
+    print("projector …", file=sys.stderr)
+    schema = f"bench_{run}"
+    migrate(db, schema)
+    proj = await projector(bootstrap, db, topic, n, run, schema)
+    print("replay …", file=sys.stderr)
+    rep = await replay(bootstrap, db, schema=f"bench_replay_{run}", topics=[topic])
+    # One customer with 1,000 contacts, projected into the live schema the API reads.
+    rich = await create_topic(bootstrap, f"bench.view.{run}.rich", PARTITIONS)
+    rich_events = contacts(1000, customers=1, run=run + "r")
+    await publish(bootstrap, rich, rich_events)
+    await projector(bootstrap, db, rich, 1000, run + "r", None)
+    print("timeline …", file=sys.stderr)
+    latency = await timeline_latency(rich_events[0].subject, 500)
+    conn = await asyncpg.connect(db)
+    try:
+        for s in (schema, f"bench_replay_{run}"):
+            await conn.execute(f"DROP SCHEMA {s} CASCADE")
+    finally:
+        await conn.close()
+    return {
+        "events": n,
+        "worker": work,
+        "reference_raw_aiokafka_consumer": raw,
+        "ratio_worker_over_raw": round(work["events_per_s"] / raw["events_per_s"], 3),
+        "projector": proj,
+        "replay": {
+            "events": rep.events,
+            "seconds": round(rep.seconds, 2),
+            "events_per_s": round(rep.rate),
+        },
+        "timeline_1000_contacts": latency,
+        "targets": {
+            "worker_events_per_s": 5000,
+            "projector_events_per_s": 10000,
+            "timeline_p99_ms": 50,
+            "replay_events_per_s": 10000,
+        },
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=50_000)
+    args = parser.parse_args()
+    result = asyncio.run(main(args.events))
+    path = write_result("view", result)
+    json.dump(result, sys.stdout, indent=2)
+    print(f"\nwritten to {path}")
