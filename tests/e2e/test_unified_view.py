@@ -208,3 +208,48 @@ async def test_unknown_customer_is_404(client: httpx.AsyncClient) -> None:
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     assert (await client.get("/v1/customers/111222333")).status_code == 404
+
+
+async def test_a_contact_is_visible_within_2_s_under_simulator_load(
+    client: httpx.AsyncClient, api
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.integration.running_api import start_process
+
+    simulator = start_process(
+        "simulate",
+        ["simulate", "--rate", "25", "--duration", "60", "--quiet"],
+        {
+            "CONTACTMOMENT_API_PORT": api.base_url.rsplit(":", 1)[1],
+            "CONTACTMOMENT_API_TOKEN": api.token,
+        },
+    )
+    try:
+        await asyncio.sleep(3)  # the simulator is sending
+        delays = []
+        for _ in range(5):
+            r = new_resident()
+            sent = time.monotonic()
+            response = await client.post(
+                "/v1/ingest/web",
+                json={
+                    "submission_id": f"load-{r.tag}",
+                    "form": "Vraag stellen",
+                    "submitted_at": datetime.now(UTC).isoformat(),
+                    "auth": {"method": "digid", "bsn": r.bsn},
+                    "subject": "afval",
+                    "message": "vraag",
+                    "request_type": "question",
+                },
+            )
+            assert response.status_code == 202
+            key = response.json()["customer_key"]
+            await eventually(
+                lambda key=key: client.get(f"/v1/customers/{key}"),
+                lambda resp: resp.status_code == 200,
+                timeout=5,
+            )
+            delays.append(time.monotonic() - sent)
+        assert simulator.process.poll() is None, simulator.log()[-2000:]
+    finally:
+        simulator.stop()
+    assert max(delays) < 2.0, delays
