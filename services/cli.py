@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from services.dev.errors import StackError
 from services.settings import ConfigError, Settings, load_settings
 from services.topics import TopicError
+from streams.clock.norms import NormsError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -140,12 +141,24 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     import faust
 
+    from schemas.topics import TopicSpec
     from services.runtime import serve_metrics
-    from streams.app import create_app
+    from services.topics import create_topics
+    from streams.app import create_app, ticks_topic
+    from streams.clock.norms import load as load_norms
 
+    catalogue = load_norms(settings.service_norms)
+    # The tick topic is co-partitioned with the events; faust does not create it on its own.
+    ticks = TopicSpec(
+        ticks_topic(args.app_id),
+        "clock ticks, one per owned partition",
+        {"retention.ms": str(3600 * 1000), "cleanup.policy": "delete"},
+    )
+    asyncio.run(create_topics(settings.kafka_bootstrap, settings.topic_partitions, (ticks,)))
     serve_metrics(settings.worker_metrics_port, "worker")
     app = create_app(
         settings.kafka_bootstrap,
+        catalogue=catalogue,
         partitions=settings.topic_partitions,
         app_id=args.app_id,
         store=args.store,
@@ -340,7 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         return handler(settings, args)
-    except (ConfigError, StackError, TopicError) as exc:
+    except (ConfigError, StackError, TopicError, NormsError) as exc:
         print(f"contactmoment: {exc}", file=sys.stderr)
         return EXIT_FAIL
     except KeyboardInterrupt:

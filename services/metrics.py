@@ -48,3 +48,18 @@ EVENT_LAG = Histogram(
     "Processing time minus event time, per processed event.",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600),
 )
+DEADLINE_BREACHES = Counter(
+    "contactmoment_deadline_breaches_total",
+    "Requests that passed their due instant while open, per request type.",
+    ["request_type"],
+)
+DETECTION_DELAY = Histogram(
+    "contactmoment_deadline_detection_delay_seconds",
+    "detected_at minus due_at of each breach.",
+    buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10, 60),
+)
+NOTIFICATIONS_SENT = Counter(
+    "contactmoment_notifications_total",
+    "Proactive notifications emitted, per kind and audience.",
+    ["kind", "audience"],
+)

@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     projector_metrics_port: int = Field(9101, ge=1, le=65535)
     api_token: str | None = None
     pseudonym_key: str | None = None
-    service_norms: Path = Path("deploy/config/service-norms.toml")
+    service_norms: Path = PROJECT_ROOT / "deploy" / "config" / "service-norms.toml"
     topic_partitions: int = Field(12, ge=1, le=1000)
     own_email_domains: str = "bergenopzoom.nl"
     local_dir: Path = PROJECT_ROOT / ".local"

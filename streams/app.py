@@ -1,35 +1,70 @@
-"""The faust app, built by a factory: topics, the customer-view table and a thin agent.
+"""The faust app, built by a factory: topics, tables, a clock timer and one thin agent.
 
-The agent only decodes, calls the pure fold (streams.customer_view) and writes; every table
-write happens inside stream iteration on the event's own partition (see faust-notes).
+One agent consumes contact events *and* clock ticks, so everything about a partition is
+serialised and every table write happens inside stream iteration on that partition (see
+faust-notes). Ticks are small records a per-worker timer sends to each partition it owns.
+Deadlines are indexed by second ("<partition>|<epoch second>" → request ids), so a sweep
+reads only what is due, whatever the number of open requests.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
 
-from schemas.envelope import InvalidEvent, decode, encode
-from schemas.topics import DEADLETTER, EVENTS
-from services.metrics import DEADLETTERS, EVENT_LAG, EVENTS_PROCESSED
+from schemas.envelope import Envelope, InvalidEvent, decode, encode
+from schemas.events import (
+    ContactRecorded,
+    DeadlineBreached,
+    Direction,
+    DocumentIssued,
+    EventType,
+    Notification,
+    RequestOpened,
+)
+from schemas.topics import DEADLETTER, EVENTS, NOTIFICATIONS, SIGNALS
+from services.metrics import (
+    DEADLETTERS,
+    DEADLINE_BREACHES,
+    DETECTION_DELAY,
+    EVENT_LAG,
+    EVENTS_PROCESSED,
+    NOTIFICATIONS_SENT,
+)
 from streams import customer_view
+from streams.clock import customer_rules, requests
+from streams.clock.norms import Catalogue
 
 log = logging.getLogger(__name__)
+TICK_SECONDS = 0.2
+MAX_CATCH_UP = 7 * 24 * 3600  # after a long outage, sweep at most a week of seconds per tick
+
+
+def ticks_topic(app_id: str) -> str:
+    return f"{app_id}-clock-ticks"
 
 
 def create_app(
     bootstrap: str,
     *,
     partitions: int,
+    catalogue: Catalogue,
     app_id: str = "contactmoment-worker",
     store: str = "rocksdb://",
     datadir: str = ".local/worker",
     events_topic: str = EVENTS,
+    signals_topic: str = SIGNALS,
+    notifications_topic: str = NOTIFICATIONS,
     deadletter_topic: str = DEADLETTER,
     offset_reset: str = "earliest",
+    clock: Callable[[], float] = time.time,
 ) -> faust.App:
     app = faust.App(
         app_id,
@@ -43,7 +78,6 @@ def create_app(
         producer_acks=-1,
         processing_guarantee="at_least_once",
         consumer_auto_offset_reset=offset_reset,
-        table_cleanup_interval=60.0,
         # A crashed worker's partitions move on after 10 s instead of faust's 60 s default.
         broker_session_timeout=10.0,
         broker_heartbeat_interval=3.0,
@@ -55,21 +89,158 @@ def create_app(
         "value_serializer": "raw",
         "partitions": partitions,
     }
+    ticks_name = ticks_topic(app_id)
+    inputs = app.topic(events_topic, ticks_name, internal=False, **raw)
     events = app.topic(events_topic, internal=False, **raw)
+    ticks = app.topic(ticks_name, internal=True, **raw)
+    signals = app.topic(signals_topic, internal=False, **raw)
+    notifications = app.topic(notifications_topic, internal=False, **raw)
     deadletters = app.topic(deadletter_topic, internal=False, **raw)
-    customers = app.Table(
-        "customer-view",
-        partitions=partitions,
-        # bytes keys → raw serializer (faust derives it from key_type; changelog recovery
-        # uses the same, so a schema alone is not enough); values are JSON dicts.
-        key_type=bytes,
-    )
+
+    # bytes keys → raw serializer (faust derives it from key_type, also for changelog
+    # recovery); values are JSON dicts.
+    def table(name: str) -> Any:
+        return app.Table(name, partitions=partitions, key_type=bytes)
+
+    customers = table("customer-view")
+    clocks = table("request-clock")  # request id (or doc:<id>) → clock state
+    index = table("deadline-index")  # "<partition>|<second>" → [clock keys]
+    cursors = table("deadline-cursor")  # "<partition>" → last fully swept second
+
+    def index_move(partition: int, key: str, old: int | None, new: datetime | None) -> int | None:
+        second = math.floor(new.timestamp()) if new else None
+        if old == second:
+            return second
+        if old is not None:
+            slot = f"{partition}|{old}".encode()
+            remaining = [k for k in index.get(slot, []) if k != key]
+            index[slot] = remaining
+        if second is not None:
+            slot = f"{partition}|{second}".encode()
+            index[slot] = [*index.get(slot, []), key]
+        return second
+
+    async def emit(outputs: list[Envelope]) -> None:
+        for out in outputs:
+            topic = notifications if out.type is EventType.NOTIFICATION else signals
+            await topic.send(key=out.subject.encode(), value=encode(out))
+            data = out.data
+            if isinstance(data, DeadlineBreached):
+                DEADLINE_BREACHES.labels(data.request_type.value).inc()
+                delay = (data.detected_at - data.due_at).total_seconds()
+                DETECTION_DELAY.observe(max(0.0, delay))
+            elif isinstance(data, Notification):
+                NOTIFICATIONS_SENT.labels(data.kind.value, data.audience.value).inc()
+
+    def context(customer: str) -> requests.Context:
+        state = customers.get(customer.encode())
+        channel = customer_view.preferred_channel(state) if state else None
+        return requests.Context(catalogue, channel)
+
+    async def save_clock(partition: int, key: str, state: dict[str, Any]) -> None:
+        """Store a clock and move it to the second of its next transition."""
+        if state.get("doc"):
+            when = (
+                None
+                if state.get("emitted")
+                else customer_rules.document_notice_at(
+                    datetime.fromisoformat(state["valid_until"]).date()
+                )
+            )
+        else:
+            when = requests.next_instant(state, catalogue)
+        state = {**state, "indexed": index_move(partition, key, state.get("indexed"), when)}
+        clocks[key.encode()] = state
+
+    async def on_event(partition: int, event: Envelope) -> None:
+        key = event.subject.encode()
+        before = customers.get(key)
+        fresh = before is None or event.id not in before.get("recent", [])
+        state, linked = customer_view.apply(before, event)
+        data = event.data
+        outputs: list[Envelope] = []
+        if fresh and isinstance(data, ContactRecorded) and data.direction is Direction.INBOUND:
+            state, repeat = customer_rules.repeat_contact(
+                state, event.subject, data.subject, event.time
+            )
+            outputs += repeat
+        if fresh and event.type is EventType.REQUEST_RESOLVED:
+            rid = data.request_id  # type: ignore[attr-defined]
+            clock_state = clocks.get(rid.encode())
+            if clock_state:
+                topic = clock_state["subject"].strip().lower()
+                state["resolved_subjects"] = {
+                    **state.get("resolved_subjects", {}),
+                    topic: event.time.isoformat(),
+                }
+        customers[key] = state
+        for out in linked:
+            await events.send(key=out.subject.encode(), value=encode(out))
+        if fresh:
+            outputs += await on_request_event(partition, event)
+        await emit(outputs)
+
+    async def on_request_event(partition: int, event: Envelope) -> list[Envelope]:
+        data = event.data
+        if isinstance(data, RequestOpened):
+            if clocks.get(data.request_id.encode()) is None:
+                await save_clock(partition, data.request_id, requests.opened(event))
+            return []
+        if isinstance(data, DocumentIssued):
+            doc = {
+                "doc": True,
+                "customer": event.subject,
+                "kind": data.document_kind.value,
+                "valid_until": data.valid_until.isoformat(),
+            }
+            doc, out = customer_rules.document_expiring(
+                doc, datetime.fromtimestamp(clock(), UTC), context(event.subject).preferred_channel
+            )
+            await save_clock(partition, f"doc:{event.id}", doc)
+            return out
+        rid: str | None = getattr(data, "request_id", None)
+        state = clocks.get(rid.encode()) if rid else None
+        if state is None or rid is None:
+            return []
+        if isinstance(data, ContactRecorded):
+            if data.direction is Direction.OUTBOUND:
+                await save_clock(partition, rid, requests.touch(state, event.time))
+            return []
+        state, out = requests.on_event(state, event, context(state["customer"]))
+        await save_clock(partition, rid, state)
+        return out
+
+    async def on_tick(partition: int) -> None:
+        now = clock()
+        until = math.floor(now)
+        ckey = str(partition).encode()
+        start = cursors.get(ckey)
+        start = until - 1 if start is None else max(start, until - MAX_CATCH_UP)
+        current = datetime.fromtimestamp(now, UTC)
+        for second in range(start + 1, until + 1):
+            slot = f"{partition}|{second}".encode()
+            for key in list(index.get(slot, [])):
+                state = clocks.get(key.encode())
+                if state is None:
+                    continue
+                if state.get("doc"):
+                    state, out = customer_rules.document_expiring(
+                        state, current, context(state["customer"]).preferred_channel
+                    )
+                else:
+                    state, out = requests.sweep(state, current, context(state["customer"]))
+                await emit(out)  # ids are deterministic: a repeat after a crash is harmless
+                await save_clock(partition, key, state)
+        cursors[ckey] = until - 1  # the current second is visited again next tick
 
     # concurrency=1: with more, faust can commit past an event still in flight (#606).
-    @app.agent(events, concurrency=1)
-    async def customer_view_agent(stream: Any) -> None:
+    @app.agent(inputs, concurrency=1)
+    async def contact_agent(stream: Any) -> None:
         async for item in stream.events():
             message = item.message
+            if message.topic == ticks_name:
+                await on_tick(message.partition)
+                continue
             try:
                 event = decode(item.value or b"")
             except InvalidEvent as exc:
@@ -87,13 +258,21 @@ def create_app(
                 )
                 DEADLETTERS.labels("worker").inc()
                 continue
-            key = event.subject.encode()
-            state, emit = customer_view.apply(customers.get(key), event)
-            customers[key] = state
-            for linked in emit:
-                await events.send(key=linked.subject.encode(), value=encode(linked))
+            await on_event(message.partition, event)
             EVENTS_PROCESSED.labels(event.type.value).inc()
             EVENT_LAG.observe(max(0.0, time.time() - event.time.timestamp()))
+
+    @app.timer(TICK_SECONDS)  # type: ignore[untyped-decorator]
+    async def clock_ticks() -> None:
+        # A timer has no exception guard in faust (#578): never let one escape.
+        try:
+            for tp in app.assignor.assigned_actives():
+                if tp.topic == events_topic:
+                    await ticks.send(
+                        key=b"tick", value=json.dumps(clock()).encode(), partition=tp.partition
+                    )
+        except Exception:
+            log.exception("clock tick failed; the next one retries")
 
     app.customer_view_table = customers  # type: ignore[attr-defined]
     return app

@@ -200,7 +200,13 @@ async def request_detail(conn: asyncpg.Connection, request_id: str) -> dict[str,
         " WHERE request_id = $1 ORDER BY occurred_at, event_id",
         request_id,
     )
+    notes = await conn.fetch(
+        "SELECT notification_id, kind, audience, channel, message, occurred_at"
+        " FROM notifications WHERE request_id = $1 ORDER BY occurred_at, notification_id",
+        request_id,
+    )
     detail = _request(row)
+    detail["notifications"] = [{**dict(n), "occurred_at": _iso(n["occurred_at"])} for n in notes]
     detail["history"] = [
         {
             "event_id": str(h["event_id"]),

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from schemas.envelope import Envelope
+from services.projector import due
 from services.projector.projection import Plan, Row, plan_batch
+from services.settings import load_settings
+from streams.clock.norms import Catalogue
+from streams.clock.norms import load as load_norms
 
 # Bulk inserts: arrays in, unnest out; ON CONFLICT makes a repeat harmless.
 TIMELINE = (
@@ -104,7 +109,11 @@ async def write_plan(conn: asyncpg.Connection, plan: Plan) -> None:
         await conn.execute(sql, *args)
 
 
-async def apply_batch(pool: asyncpg.Pool, events: Sequence[tuple[str, Envelope]]) -> int:
+async def apply_batch(
+    pool: asyncpg.Pool,
+    events: Sequence[tuple[str, Envelope]],
+    catalogue: Catalogue | None = None,
+) -> int:
     """Apply (topic, event) pairs exactly once; returns how many were new.
 
     The ledger insert and the projection writes share one transaction, so an event either
@@ -128,5 +137,13 @@ async def apply_batch(pool: asyncpg.Pool, events: Sequence[tuple[str, Envelope]]
             if event.id in new_ids:
                 new_ids.discard(event.id)
                 todo.append(event)
-        await write_plan(conn, plan_batch(todo))
+        plan = plan_batch(todo)
+        await write_plan(conn, plan)
+        touched = {row[1] for row in plan.history}
+        await due.refresh(conn, catalogue or default_catalogue(), touched)
     return len(todo)
+
+
+@lru_cache(maxsize=1)
+def default_catalogue() -> Catalogue:
+    return load_norms(load_settings().service_norms)

@@ -1,12 +1,26 @@
-"""The whole stack for end-to-end tests: a real API process and a real projector."""
+"""The whole stack for end-to-end tests: real API, projector and stream-worker processes,
+running second-scale service norms (tests/e2e/fast-norms.toml) so deadlines pass in a test."""
 
+import tempfile
+import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from services.settings import Settings
-from tests.integration.running_api import RunningApi, RunningProcess, start_api, start_projector
+from tests.integration.running_api import (
+    RunningApi,
+    RunningProcess,
+    free_port,
+    start_api,
+    start_process,
+    start_projector,
+)
+
+FAST_NORMS = str(Path(__file__).parent / "fast-norms.toml")
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +34,39 @@ def api(settings: Settings) -> Iterator[RunningApi]:
 
 @pytest.fixture(scope="session")
 def projector(settings: Settings) -> Iterator[RunningProcess]:
-    running = start_projector()
+    running = start_projector(env={"CONTACTMOMENT_SERVICE_NORMS": FAST_NORMS})
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def start_worker(app_id: str, datadir: str) -> RunningProcess:
+    worker = start_process(
+        "worker",
+        ["worker", "--app-id", app_id, "--offset-reset", "latest", "--log-level", "info"],
+        {
+            "CONTACTMOMENT_SERVICE_NORMS": FAST_NORMS,
+            "CONTACTMOMENT_LOCAL_DIR": datadir,
+            "CONTACTMOMENT_WORKER_METRICS_PORT": str(free_port()),
+        },
+    )
+    deadline = time.monotonic() + 90
+    while "Worker]: Ready" not in worker.log():
+        if worker.process.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"worker did not become ready:\n{worker.log()[-3000:]}")
+        time.sleep(0.3)
+    return worker
+
+
+@pytest.fixture(scope="session")
+def worker_id() -> str:
+    return f"e2e-worker-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def worker(settings: Settings, worker_id: str) -> Iterator[RunningProcess]:
+    running = start_worker(worker_id, tempfile.mkdtemp(prefix="e2e-worker-"))
     try:
         yield running
     finally:

@@ -64,16 +64,24 @@ def start_process(name: str, args: list[str], env: dict[str, str] | None = None)
     """`contactmoment <args>` in the background, its output in a temporary log file."""
     log_path = Path(tempfile.mkstemp(prefix=f"contactmoment-{name}-", suffix=".log")[1])
     with log_path.open("wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "services.cli", *args],
-                                   env={**os.environ, **(env or {})}, stdout=log,
-                                   stderr=subprocess.STDOUT)  # fmt: skip
+        process = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", *args],
+            env={**os.environ, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     return RunningProcess(process, log_path)
 
 
-def start_projector(group: str = "contactmoment-projector") -> RunningProcess:
+def start_projector(
+    group: str = "contactmoment-projector", env: dict[str, str] | None = None
+) -> RunningProcess:
     port = free_port()
-    running = start_process("projector", ["projector", "--group", group],
-                            {"CONTACTMOMENT_PROJECTOR_METRICS_PORT": str(port)})  # fmt: skip
+    running = start_process(
+        "projector",
+        ["projector", "--group", group],
+        {"CONTACTMOMENT_PROJECTOR_METRICS_PORT": str(port), **(env or {})},
+    )
     deadline = time.monotonic() + 30
     while not port_open("127.0.0.1", port):
         if running.process.poll() is not None or time.monotonic() > deadline:
