@@ -141,20 +141,15 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     import faust
 
-    from schemas.topics import TopicSpec
     from services.runtime import serve_metrics
     from services.topics import create_topics
-    from streams.app import create_app, ticks_topic
+    from streams.app import create_app, internal_topics
     from streams.clock.norms import load as load_norms
 
     catalogue = load_norms(settings.service_norms)
-    # The tick topic is co-partitioned with the events; faust does not create it on its own.
-    ticks = TopicSpec(
-        ticks_topic(args.app_id),
-        "clock ticks, one per owned partition",
-        {"retention.ms": str(3600 * 1000), "cleanup.policy": "delete"},
-    )
-    asyncio.run(create_topics(settings.kafka_bootstrap, settings.topic_partitions, (ticks,)))
+    # Co-partitioned with the events: ticks and table changelogs, created before faust runs.
+    own = internal_topics(args.app_id)
+    asyncio.run(create_topics(settings.kafka_bootstrap, settings.topic_partitions, own))
     serve_metrics(settings.worker_metrics_port, "worker")
     app = create_app(
         settings.kafka_bootstrap,

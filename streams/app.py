@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -29,7 +28,7 @@ from schemas.events import (
     Notification,
     RequestOpened,
 )
-from schemas.topics import DEADLETTER, EVENTS, NOTIFICATIONS, SIGNALS
+from schemas.topics import DEADLETTER, EVENTS, NOTIFICATIONS, SIGNALS, TopicSpec
 from services.metrics import (
     DEADLETTERS,
     DEADLINE_BREACHES,
@@ -40,15 +39,38 @@ from services.metrics import (
 )
 from streams import customer_view
 from streams.clock import customer_rules, requests
+from streams.clock.index import DeadlineIndex
 from streams.clock.norms import Catalogue
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 0.2
-MAX_CATCH_UP = 7 * 24 * 3600  # after a long outage, sweep at most a week of seconds per tick
+
+
+TABLES = ("customer-view", "request-clock", "deadline-index", "deadline-cursor")
 
 
 def ticks_topic(app_id: str) -> str:
     return f"{app_id}-clock-ticks"
+
+
+def internal_topics(app_id: str) -> tuple[TopicSpec, ...]:
+    """The worker's own topics, created before faust starts: faust creates changelogs
+    itself, but on a fresh cluster its metadata can lag behind the creation and a table
+    then sees 0 partitions (PartitionsMismatch). Changelogs are keyed state: compacted."""
+    ticks = TopicSpec(
+        ticks_topic(app_id),
+        "clock ticks, one per owned partition",
+        {"retention.ms": str(3600 * 1000), "cleanup.policy": "delete"},
+    )
+    changelogs = tuple(
+        TopicSpec(
+            f"{app_id}-{name}-changelog",
+            f"changelog of the {name} table",
+            {"cleanup.policy": "compact"},
+        )
+        for name in TABLES
+    )
+    return (ticks, *changelogs)
 
 
 def create_app(
@@ -107,18 +129,7 @@ def create_app(
     index = table("deadline-index")  # "<partition>|<second>" → [clock keys]
     cursors = table("deadline-cursor")  # "<partition>" → last fully swept second
 
-    def index_move(partition: int, key: str, old: int | None, new: datetime | None) -> int | None:
-        second = math.floor(new.timestamp()) if new else None
-        if old == second:
-            return second
-        if old is not None:
-            slot = f"{partition}|{old}".encode()
-            remaining = [k for k in index.get(slot, []) if k != key]
-            index[slot] = remaining
-        if second is not None:
-            slot = f"{partition}|{second}".encode()
-            index[slot] = [*index.get(slot, []), key]
-        return second
+    deadlines = DeadlineIndex(index, cursors)
 
     async def emit(outputs: list[Envelope]) -> None:
         for out in outputs:
@@ -149,7 +160,7 @@ def create_app(
             )
         else:
             when = requests.next_instant(state, catalogue)
-        state = {**state, "indexed": index_move(partition, key, state.get("indexed"), when)}
+        state = {**state, "indexed": deadlines.move(partition, key, state.get("indexed"), when)}
         clocks[key.encode()] = state
 
     async def on_event(partition: int, event: Envelope) -> None:
@@ -212,26 +223,18 @@ def create_app(
 
     async def on_tick(partition: int) -> None:
         now = clock()
-        until = math.floor(now)
-        ckey = str(partition).encode()
-        start = cursors.get(ckey)
-        start = until - 1 if start is None else max(start, until - MAX_CATCH_UP)
         current = datetime.fromtimestamp(now, UTC)
-        for second in range(start + 1, until + 1):
-            slot = f"{partition}|{second}".encode()
-            for key in list(index.get(slot, [])):
-                state = clocks.get(key.encode())
-                if state is None:
-                    continue
-                if state.get("doc"):
-                    state, out = customer_rules.document_expiring(
-                        state, current, context(state["customer"]).preferred_channel
-                    )
-                else:
-                    state, out = requests.sweep(state, current, context(state["customer"]))
-                await emit(out)  # ids are deterministic: a repeat after a crash is harmless
-                await save_clock(partition, key, state)
-        cursors[ckey] = until - 1  # the current second is visited again next tick
+        for key in deadlines.due(partition, now):
+            state = clocks.get(key.encode())
+            if state is None:
+                continue
+            ctx = context(state["customer"])
+            if state.get("doc"):
+                state, out = customer_rules.document_expiring(state, current, ctx.preferred_channel)
+            else:
+                state, out = requests.sweep(state, current, ctx)
+            await emit(out)  # ids are deterministic: a repeat after a crash is harmless
+            await save_clock(partition, key, state)
 
     # concurrency=1: with more, faust can commit past an event still in flight (#606).
     @app.agent(inputs, concurrency=1)

@@ -1,0 +1,144 @@
+"""What the clock emits (pure): each signal and notification once, with stable ids."""
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from schemas.envelope import new_event
+from schemas.events import EventType, RequestAnswered, RequestOpened, RequestResolved
+from streams.clock import customer_rules, requests
+from streams.clock.calendar import AMSTERDAM
+from streams.clock.norms import load
+
+CATALOGUE = load(Path(__file__).parents[3] / "deploy" / "config" / "service-norms.toml")
+CTX = requests.Context(CATALOGUE, preferred_channel="email")
+KEY = "k-" + "a" * 32
+OPENED = datetime(2026, 11, 30, 9, tzinfo=AMSTERDAM)  # Monday 09:00: due Wednesday 09:00
+
+
+def callback() -> dict:  # type: ignore[type-arg]
+    event = new_event(
+        EventType.REQUEST_OPENED,
+        source="urn:contactmoment:test",
+        source_id="1",
+        subject=KEY,
+        time=OPENED,
+        data=RequestOpened(
+            request_id="r1",
+            request_type="callback",
+            subject="Wmo",
+            channel="phone",
+            department="KCC",
+        ),
+    )
+    return requests.opened(event)
+
+
+def kinds(out) -> list[str]:  # type: ignore[no-untyped-def]
+    return [
+        o.type.value.split(".")[-2]
+        if o.type is not EventType.NOTIFICATION
+        else f"{o.data.kind.value}/{o.data.audience.value}"
+        for o in out
+    ]
+
+
+def test_sweep_emits_each_transition_once_in_order() -> None:
+    state = callback()
+    assert requests.next_instant(state, CATALOGUE) == datetime(
+        2026, 12, 1, 13, 15, tzinfo=AMSTERDAM
+    )
+    state, out = requests.sweep(state, datetime(2026, 12, 1, 14, tzinfo=AMSTERDAM), CTX)
+    assert kinds(out) == ["warning"]
+    state, again = requests.sweep(state, datetime(2026, 12, 1, 14, 1, tzinfo=AMSTERDAM), CTX)
+    assert again == []  # a repeated tick emits nothing
+    breach_time = datetime(2026, 12, 2, 9, 0, 0, 300_000, tzinfo=AMSTERDAM)
+    state, out = requests.sweep(state, breach_time, CTX)
+    assert kinds(out) == ["breached", "callback-missed/customer", "callback-missed/staff"]
+    breach = out[0].data
+    assert (breach.detected_at - breach.due_at).total_seconds() == 0.3  # type: ignore[attr-defined]
+    assert out[1].data.channel == "email"  # type: ignore[attr-defined]  # preferred channel
+    state, out = requests.sweep(state, datetime(2026, 12, 3, 9, 1, tzinfo=AMSTERDAM), CTX)
+    assert kinds(out) == ["escalated", "deadline-breached/regieteam"]
+
+
+def test_ids_are_deterministic_so_a_crash_repeat_is_harmless() -> None:
+    late = datetime(2026, 12, 2, 10, tzinfo=AMSTERDAM)
+    _, first = requests.sweep(callback(), late, CTX)
+    _, second = requests.sweep(callback(), late + timedelta(seconds=5), CTX)
+    assert [e.id for e in first] == [e.id for e in second]
+
+
+def test_answer_after_breach_is_met_late_and_resolve_asks_feedback() -> None:
+    state, _ = requests.sweep(callback(), datetime(2026, 12, 2, 10, tzinfo=AMSTERDAM), CTX)
+    answered = new_event(
+        EventType.REQUEST_ANSWERED,
+        source="urn:contactmoment:test",
+        source_id="a",
+        subject=KEY,
+        time=datetime(2026, 12, 2, 11, tzinfo=AMSTERDAM),
+        data=RequestAnswered(request_id="r1"),
+    )
+    state, out = requests.on_event(state, answered, CTX)
+    assert kinds(out) == ["met-late"]
+    assert requests.next_instant(state, CATALOGUE) is None  # closed: nothing pending
+    resolved = new_event(
+        EventType.REQUEST_RESOLVED,
+        source="urn:contactmoment:test",
+        source_id="r",
+        subject=KEY,
+        time=datetime(2026, 12, 3, 11, tzinfo=AMSTERDAM),
+        data=RequestResolved(request_id="r1"),
+    )
+    state, out = requests.on_event(state, resolved, CTX)
+    assert kinds(out) == ["feedback-request/customer"]
+    _, out = requests.on_event(state, resolved, CTX)
+    assert out == []
+
+
+def test_answered_in_time_never_breaches() -> None:
+    answered = new_event(
+        EventType.REQUEST_ANSWERED,
+        source="urn:contactmoment:test",
+        source_id="a",
+        subject=KEY,
+        time=OPENED + timedelta(hours=3),
+        data=RequestAnswered(request_id="r1"),
+    )
+    state, out = requests.on_event(callback(), answered, CTX)
+    assert out == []
+    _, out = requests.sweep(state, OPENED + timedelta(days=10), CTX)
+    assert out == []
+
+
+def test_repeat_contact_needs_three_within_14_days_and_fires_once() -> None:
+    state: dict = {}  # type: ignore[type-arg]
+    out_all = []
+    for days in (0, 5, 13):
+        state, out = customer_rules.repeat_contact(
+            state, KEY, "Parkeervergunning", OPENED + timedelta(days=days)
+        )
+        out_all += out
+    assert kinds(out_all) == ["repeat-contact/staff"]
+    state, out = customer_rules.repeat_contact(
+        state, KEY, "parkeervergunning", OPENED + timedelta(days=14)
+    )
+    assert out == []  # already told staff in this window
+    spread: dict = {}  # type: ignore[type-arg]
+    for days in (0, 10, 20):
+        spread, out = customer_rules.repeat_contact(
+            spread, KEY, "afval", OPENED + timedelta(days=days)
+        )
+        assert out == []
+
+
+def test_document_expiring_six_weeks_before() -> None:
+    doc = {"doc": True, "customer": KEY, "kind": "passport", "valid_until": "2027-03-01"}
+    notice = customer_rules.document_notice_at(date(2027, 3, 1))
+    assert notice.date() == date(2027, 1, 18)
+    _, early = customer_rules.document_expiring(doc, notice - timedelta(days=1), "web")
+    assert early == []
+    doc, out = customer_rules.document_expiring(doc, notice, "web")
+    assert kinds(out) == ["document-expiring/customer"]
+    assert "paspoort" in out[0].data.message and out[0].data.channel == "web"  # type: ignore[attr-defined]
+    _, again = customer_rules.document_expiring(doc, notice + timedelta(days=1), "web")
+    assert again == []
