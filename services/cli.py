@@ -171,6 +171,7 @@ def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
     from services.db.migrate import migrate
     from services.projector.run import TOPICS, Projector
     from services.runtime import run_until_signal, serve_metrics
+    from streams.clock.norms import load as load_norms
 
     serve_metrics(settings.projector_metrics_port, "projector")
     topics = tuple(args.topics.split(",")) if args.topics else TOPICS
@@ -183,6 +184,8 @@ def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
         topics=topics,
         schema=args.schema,
         deadletter_topic=args.deadletter_topic,
+        catalogue=load_norms(settings.service_norms),
+        gauges=args.schema is None,
     )
     return run_until_signal(projector.run)
 

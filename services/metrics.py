@@ -63,3 +63,28 @@ NOTIFICATIONS_SENT = Counter(
     "Proactive notifications emitted, per kind and audience.",
     ["kind", "audience"],
 )
+REQUESTS_OPEN = Gauge(
+    "contactmoment_requests_open",
+    "Open requests in the read model (every projector reports the same figure: use max).",
+    ["request_type"],
+)
+REQUESTS_OVERDUE = Gauge(
+    "contactmoment_requests_overdue",
+    "Open requests past their due instant (from the read model; use max across projectors).",
+    ["request_type"],
+)
+KPI_RATIO = Gauge(
+    "contactmoment_kpi_ratio",
+    "Service-principle KPI shares over the last 30 days (docs/kpis.md).",
+    ["principle", "kpi", "request_type"],
+)
+KPI_COUNT = Gauge(
+    "contactmoment_kpi_count",
+    "Service-principle KPI counts over the last 30 days (docs/kpis.md).",
+    ["principle", "kpi", "kind"],
+)
+CONSUMER_LAG = Gauge(
+    "contactmoment_consumer_lag",
+    "Records not yet consumed, per topic partition, for this process's consumer group.",
+    ["group", "topic", "partition"],
+)

@@ -23,6 +23,7 @@ from services.ingest.service import Ingest
 from services.ingest.smtp import start_smtp
 from services.metrics import HTTP_DURATION
 from services.settings import Settings
+from streams.clock.norms import load as load_norms
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ def create_app(
     app.state.api_token = api_token or settings.secret("api-token")
     app.state.ingest = ingest
     app.state.database = Database(settings.database_url)
+    app.state.catalogue = load_norms(settings.service_norms)
 
     problems.install(app)
     app.include_router(ingest_routes.router)

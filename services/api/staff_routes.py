@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -14,7 +14,7 @@ from schemas.envelope import new_event
 from schemas.events import DATA_MODELS, Actor, EventType, IsoDuration
 from schemas.identifiers import IdentifierKind, InvalidIdentifier
 from schemas.keys import is_customer_key
-from services.api import read_model
+from services.api import kpis, read_model
 from services.api.auth import require_token
 from services.api.database import connection
 from services.api.problems import Problem, field_errors, validation_problem
@@ -206,3 +206,22 @@ async def post_request_event(
     return JSONResponse(
         {"id": event.id, "customer_key": owner, "type": event_type.value}, status_code=202
     )
+
+
+@router.get("/kpis")
+async def get_kpis(
+    request: Request,
+    start: Annotated[
+        datetime | None, Query(alias="from", description="RFC 3339; default: 30 days ago")
+    ] = None,
+    end: Annotated[datetime | None, Query(alias="to", description="RFC 3339; default: now")] = None,
+) -> dict[str, Any]:
+    """The KPIs of the four service principles over [from, to) (definitions: docs/kpis.md)."""
+    end = end or datetime.now(UTC)
+    start = start or end - timedelta(days=30)
+    if start.tzinfo is None or end.tzinfo is None:
+        raise validation_problem([{"field": "from/to", "problem": "give a UTC offset, e.g. Z"}])
+    if start >= end:
+        raise validation_problem([{"field": "from", "problem": "must be before `to`"}])
+    async with connection(request) as conn:
+        return await kpis.compute(conn, request.app.state.catalogue, start, end)

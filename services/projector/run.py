@@ -19,7 +19,9 @@ from schemas.topics import EVENTS, NOTIFICATIONS, SIGNALS
 from services.deadletter import Consumed, DeadLetters
 from services.ingest.publisher import KafkaPublisher
 from services.metrics import EVENTS_PROJECTED, PROJECTION_LAG
-from services.projector.store import apply_batch, connect_pool
+from services.projector.gauges import refresh_lag, refresh_read_model
+from services.projector.store import apply_batch, connect_pool, default_catalogue
+from streams.clock.norms import Catalogue
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,8 @@ class Projector:
         deadletter_topic: str | None = None,
         batch_size: int = 2000,
         schema: str | None = None,
+        catalogue: Catalogue | None = None,
+        gauges: bool = False,
     ) -> None:
         self.bootstrap, self.database_url = bootstrap, database_url
         self.topics, self.group_id = tuple(topics), group_id
@@ -64,6 +68,7 @@ class Projector:
         kwargs = {"topic": deadletter_topic} if deadletter_topic else {}
         self.dead_letters = DeadLetters(self.publisher, "projector", **kwargs)
         self.applied = 0
+        self.catalogue, self.gauges = catalogue, gauges
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
@@ -78,9 +83,13 @@ class Projector:
         )
         pool = await self._pool_with_retry(stop)
         await consumer.start()
+        gauges_due = 0.0
         log.info("projector: consuming %s as group %s", ", ".join(self.topics), self.group_id)
         try:
             while not stop.is_set():
+                if self.gauges and time.monotonic() > gauges_due:
+                    gauges_due = time.monotonic() + 15
+                    await self._refresh_gauges(pool, consumer)
                 batch = await consumer.getmany(timeout_ms=500, max_records=self.batch_size)
                 records = [r for part in batch.values() for r in part]
                 if not records:
@@ -97,6 +106,13 @@ class Projector:
             await consumer.stop()
             await pool.close()
             await self.publisher.stop()
+
+    async def _refresh_gauges(self, pool: asyncpg.Pool, consumer: AIOKafkaConsumer) -> None:
+        try:
+            await refresh_lag(consumer, self.group_id)
+            await refresh_read_model(pool, self.catalogue or default_catalogue())
+        except Exception:  # gauges must never stop the projection
+            log.exception("projector: refreshing the read-model gauges failed")
 
     async def _decode(
         self, records: list[ConsumerRecord[bytes, bytes]]
@@ -126,7 +142,7 @@ class Projector:
         delay = 0.5
         while True:
             try:
-                applied = await apply_batch(pool, events)
+                applied = await apply_batch(pool, events, self.catalogue)
                 self.applied += applied
                 for _, event in events:
                     EVENTS_PROJECTED.labels(event.type.value).inc()

@@ -42,15 +42,17 @@ def projector(settings: Settings) -> Iterator[RunningProcess]:
 
 
 def start_worker(app_id: str, datadir: str) -> RunningProcess:
+    port = free_port()
     worker = start_process(
         "worker",
         ["worker", "--app-id", app_id, "--offset-reset", "latest", "--log-level", "info"],
         {
             "CONTACTMOMENT_SERVICE_NORMS": FAST_NORMS,
             "CONTACTMOMENT_LOCAL_DIR": datadir,
-            "CONTACTMOMENT_WORKER_METRICS_PORT": str(free_port()),
+            "CONTACTMOMENT_WORKER_METRICS_PORT": str(port),
         },
     )
+    worker.metrics_port = port
     deadline = time.monotonic() + 90
     while "Worker]: Ready" not in worker.log():
         if worker.process.poll() is not None or time.monotonic() > deadline:

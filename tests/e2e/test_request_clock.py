@@ -28,7 +28,7 @@ async def open_callback(client: httpx.AsyncClient, r: Resident) -> tuple[str, da
             "direction": "inbound",
             "caller": r.phone,
             "started_at": opened.isoformat(),
-            "queue": "KCC",
+            "queue": f"KCC-{r.tag}",
             "subject": "Wmo",
             "outcome": "callback-requested",
             "callback": {"phone": r.phone},
@@ -95,7 +95,9 @@ async def test_breach_is_detected_within_a_second_after_a_warning(
     ]
     customer_note = next(n for n in body["notifications"] if n["audience"] == "customer")
     assert customer_note["channel"] == "phone" and "Het spijt ons" in customer_note["message"]
-    overdue = (await client.get("/v1/requests", params={"status": "overdue"})).json()["items"]
+    overdue = (
+        await client.get("/v1/requests", params={"status": "overdue", "department": f"KCC-{r.tag}"})
+    ).json()["items"]
     assert rid in [i["request_id"] for i in overdue]
 
 

@@ -44,6 +44,7 @@ class RunningApi:
 class RunningProcess:
     process: subprocess.Popen[bytes]
     log_path: Path
+    metrics_port: int | None = None
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -82,6 +83,7 @@ def start_projector(
         ["projector", "--group", group],
         {"CONTACTMOMENT_PROJECTOR_METRICS_PORT": str(port), **(env or {})},
     )
+    running.metrics_port = port
     deadline = time.monotonic() + 30
     while not port_open("127.0.0.1", port):
         if running.process.poll() is not None or time.monotonic() > deadline:
