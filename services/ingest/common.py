@@ -10,7 +10,7 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas.envelope import Envelope, new_event
-from schemas.events import Channel, EventData, EventType
+from schemas.events import Channel, EventData, EventType, RequestOpened, RequestType
 from schemas.identifiers import IdentifierKind, InvalidIdentifier, normalise, redact_bsns
 from schemas.keys import Identifier, Pseudonymiser, customer_key
 
@@ -83,6 +83,27 @@ class EventBuilder:
                 data=data,
                 part=part,
             )
+        )
+
+    def open_request(
+        self,
+        at: datetime,
+        request_id: str,
+        request_type: RequestType,
+        subject: str,
+        department: str | None = None,
+    ) -> None:
+        """The request.opened event of a request this record starts."""
+        self.add(
+            EventType.REQUEST_OPENED,
+            at,
+            RequestOpened(
+                request_id=request_id,
+                request_type=request_type,
+                subject=subject,
+                channel=self.channel,
+                department=department,
+            ),
         )
 
     def result(self) -> Mapped:

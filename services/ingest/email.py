@@ -22,7 +22,6 @@ from schemas.events import (
     Direction,
     EventType,
     RequestAnswered,
-    RequestOpened,
     RequestType,
 )
 from schemas.identifiers import IdentifierKind, InvalidIdentifier, normalise
@@ -121,16 +120,7 @@ def map_email(
         ),
     )
     if opens and request_id:
-        events.add(
-            EventType.REQUEST_OPENED,
-            when,
-            RequestOpened(
-                request_id=request_id,
-                request_type=RequestType.QUESTION,
-                subject=subject,
-                channel=Channel.EMAIL,
-            ),
-        )
+        events.open_request(when, request_id, RequestType.QUESTION, subject)
     elif outbound and request_id:
         events.add(EventType.REQUEST_ANSWERED, when, RequestAnswered(request_id=request_id))
     return events.result()

@@ -12,7 +12,6 @@ from schemas.events import (
     ContactRecorded,
     Direction,
     EventType,
-    RequestOpened,
     RequestType,
 )
 from schemas.identifiers import IdentifierKind
@@ -102,15 +101,5 @@ def map_phone_call(call: PhoneCall, pseudonyms: Pseudonymiser) -> Mapped:
         ),
     )
     if request_id:
-        events.add(
-            EventType.REQUEST_OPENED,
-            call.started_at,
-            RequestOpened(
-                request_id=request_id,
-                request_type=RequestType.CALLBACK,
-                subject=subject,
-                channel=Channel.PHONE,
-                department=call.queue,
-            ),
-        )
+        events.open_request(call.started_at, request_id, RequestType.CALLBACK, subject, call.queue)
     return events.result()

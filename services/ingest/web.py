@@ -11,7 +11,6 @@ from schemas.events import (
     ContactRecorded,
     Direction,
     EventType,
-    RequestOpened,
     RequestType,
 )
 from schemas.identifiers import IdentifierKind
@@ -98,15 +97,5 @@ def map_web_submission(form: WebSubmission, pseudonyms: Pseudonymiser) -> Mapped
             request_id=request_id,
         ),
     )
-    events.add(
-        EventType.REQUEST_OPENED,
-        form.submitted_at,
-        RequestOpened(
-            request_id=request_id,
-            request_type=form.request_type,
-            subject=subject,
-            channel=Channel.WEB,
-            department=form.form,
-        ),
-    )
+    events.open_request(form.submitted_at, request_id, form.request_type, subject, form.form)
     return events.result()
