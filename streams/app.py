@@ -30,6 +30,7 @@ from schemas.events import (
 )
 from schemas.topics import DEADLETTER, EVENTS, NOTIFICATIONS, SIGNALS, TopicSpec
 from services.metrics import (
+    CONSUMER_LAG,
     DEADLETTERS,
     DEADLINE_BREACHES,
     DETECTION_DELAY,
@@ -276,6 +277,20 @@ def create_app(
                     )
         except Exception:
             log.exception("clock tick failed; the next one retries")
+
+    @app.timer(10.0)  # type: ignore[untyped-decorator]
+    async def consumer_lag() -> None:
+        """Records of the event topic not yet processed, per owned partition."""
+        try:
+            for tp in app.assignor.assigned_actives():
+                if tp.topic != events_topic:
+                    continue
+                position = await app.consumer.position(tp)
+                if position is not None:
+                    lag = max(0, app.consumer.highwater(tp) - position)
+                    CONSUMER_LAG.labels(app_id, tp.topic, str(tp.partition)).set(lag)
+        except Exception:
+            log.exception("measuring consumer lag failed; the next run retries")
 
     app.customer_view_table = customers  # type: ignore[attr-defined]
     return app
