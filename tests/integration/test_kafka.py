@@ -1,5 +1,6 @@
 """A CloudEvent through the real Apache Kafka broker of the local stack."""
 
+import asyncio
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -104,18 +105,24 @@ async def test_topics_create_is_idempotent_and_sets_retention(
     assert [r.state for r in second] == ["exists"] * len(specs)
     assert {r.partitions for r in second} == {4}
 
+    configs: dict[str, dict[str, str]] = {}
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:
-        responses = await admin.describe_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, s.name) for s in specs]
-        )
+        # A topic created a moment ago can still answer "unknown" here: ask again briefly.
+        for _attempt in range(50):
+            responses = await admin.describe_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, s.name) for s in specs]
+            )
+            for response in responses:
+                for code, _msg, _rtype, name, entries in response.resources:
+                    if code == 0:
+                        configs[name] = {entry[0]: entry[1] for entry in entries}
+            if len(configs) == len(specs):
+                break
+            await asyncio.sleep(0.2)
     finally:
         await admin.close()
-    configs = {}
-    for response in responses:
-        for _code, _msg, _rtype, name, entries in response.resources:
-            configs[name] = {entry[0]: entry[1] for entry in entries}
     for spec in specs:
         for key, value in spec.configs.items():
             assert configs[spec.name][key] == value, (spec.name, key)
