@@ -12,12 +12,11 @@ import argparse
 import gc
 import json
 import random
-import sys
 import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 
-from benchmarks.common import summary_ms, write_result
+from benchmarks.common import report, summary_ms
 from streams.clock import requests
 from streams.clock.index import DeadlineIndex
 from streams.clock.norms import parse
@@ -140,6 +139,4 @@ if __name__ == "__main__":
         "targets": {"p99_detection_delay_s": 1.0, "sweep_cost_ratio": 2.0},
         "scope": "index + sweep code of the worker on dict tables; faust/RocksDB not included",
     }
-    path = write_result("clock", result)
-    json.dump(result, sys.stdout, indent=2)
-    print(f"\nwritten to {path}")
+    report("clock", result)

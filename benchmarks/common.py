@@ -7,6 +7,7 @@ import os
 import platform
 import statistics
 import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,13 @@ def machine() -> dict[str, Any]:
         "commit": commit,
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+
+
+def report(name: str, result: dict[str, Any]) -> None:
+    """Write the JSON result and show it."""
+    path = write_result(name, result)
+    json.dump(result, sys.stdout, indent=2)
+    print(f"\nwritten to {path}")
 
 
 def write_result(name: str, result: dict[str, Any]) -> Path:

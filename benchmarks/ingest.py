@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import json
 import os
-import sys
 import time
 import uuid
 from datetime import UTC, datetime
@@ -19,7 +18,7 @@ from pathlib import Path
 import aiohttp
 from aiokafka import AIOKafkaProducer
 
-from benchmarks.common import summary_ms, write_result
+from benchmarks.common import report, summary_ms
 from schemas.envelope import encode, new_event
 from schemas.events import ContactRecorded, EventType
 from schemas.identifiers import IdentifierKind
@@ -196,6 +195,4 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
     result = asyncio.run(main(args.seconds))
-    path = write_result("ingest", result)
-    json.dump(result, sys.stdout, indent=2)
-    print(f"\nwritten to {path}")
+    report("ingest", result)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import tempfile
 import time
@@ -21,7 +20,7 @@ import aiohttp
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from benchmarks.common import summary_ms, write_result
+from benchmarks.common import report, summary_ms
 from schemas.envelope import Envelope, encode, new_event
 from schemas.events import ContactRecorded, EventType
 from schemas.identifiers import IdentifierKind
@@ -265,6 +264,4 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=50_000)
     args = parser.parse_args()
     result = asyncio.run(main(args.events))
-    path = write_result("view", result)
-    json.dump(result, sys.stdout, indent=2)
-    print(f"\nwritten to {path}")
+    report("view", result)

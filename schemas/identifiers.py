@@ -22,6 +22,8 @@ class IdentifierKind(StrEnum):
 
 
 STRENGTH: tuple[IdentifierKind, ...] = tuple(IdentifierKind)
+STRONG_KINDS = frozenset({IdentifierKind.BSN, IdentifierKind.KVK})
+"""Kinds that identify one person or business; e-mail and phone can be shared."""
 DEFAULT_PHONE_REGION = "NL"
 _KVK = re.compile(r"^\d{8}$")
 

@@ -47,6 +47,11 @@ class Pseudonymiser:
         return Identifier(kind=kind, hash=self.hash(kind, value), masked=mask(kind, value))
 
 
+def key_of(identifier_hash: str) -> str:
+    """The customer key an identifier defines when it is the strongest one present."""
+    return "k-" + identifier_hash[:32]
+
+
 def customer_key(identifiers: Iterable[Identifier]) -> str:
     """`k-` + the hash of the strongest identifier: BSN, else KvK, else e-mail, else phone."""
     by_kind: dict[IdentifierKind, Identifier] = {}
@@ -54,8 +59,7 @@ def customer_key(identifiers: Iterable[Identifier]) -> str:
         by_kind.setdefault(ident.kind, ident)
     for kind in STRENGTH:
         if kind in by_kind:
-            digest: str = by_kind[kind].hash
-            return "k-" + digest[:32]
+            return key_of(by_kind[kind].hash)
     raise ValueError("a customer key needs at least one identifier")
 
 

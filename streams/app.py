@@ -180,11 +180,7 @@ def create_app(
             rid = data.request_id  # type: ignore[attr-defined]
             clock_state = clocks.get(rid.encode())
             if clock_state:
-                topic = clock_state["subject"].strip().lower()
-                state["resolved_subjects"] = {
-                    **state.get("resolved_subjects", {}),
-                    topic: event.time.isoformat(),
-                }
+                state = customer_rules.note_resolved(state, clock_state["subject"], event.time)
         customers[key] = state
         for out in linked:
             await events.send(key=out.subject.encode(), value=encode(out))

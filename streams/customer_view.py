@@ -22,11 +22,11 @@ from schemas.events import (
     RequestOpened,
     RequestRef,
 )
-from schemas.keys import Identifier
+from schemas.identifiers import STRONG_KINDS
+from schemas.keys import Identifier, key_of
 
 State = dict[str, Any]
 RECENT_IDS = 256
-STRONG = ("bsn", "kvk")
 SOURCE = "urn:contactmoment:worker"
 CLOSING = {EventType.REQUEST_ANSWERED, EventType.REQUEST_RESOLVED, EventType.REQUEST_WITHDRAWN}
 
@@ -48,10 +48,13 @@ def linked_keys(state: State) -> list[str]:
     return sorted(state["linked"])
 
 
-def preferred_channel(state: State) -> str | None:
-    """The channel the customer chooses most often (inbound contacts), ties by name."""
-    inbound: dict[str, int] = state["inbound"]
+def most_used(inbound: dict[str, int]) -> str | None:
+    """The channel the customer chooses most often themselves (inbound), ties by name."""
     return max(sorted(inbound), key=lambda c: inbound[c]) if inbound else None
+
+
+def preferred_channel(state: State) -> str | None:
+    return most_used(state["inbound"])
 
 
 def apply(state: State | None, event: Envelope) -> tuple[State, list[Envelope]]:
@@ -81,7 +84,7 @@ def apply(state: State | None, event: Envelope) -> tuple[State, list[Envelope]]:
     elif isinstance(data, RequestRef) and event.type is EventType.REQUEST_REOPENED:
         state["open_requests"] = {**state["open_requests"], data.request_id: "reopened"}
     elif isinstance(data, CustomerLinked):
-        others = [f"k-{i.hash[:32]}" for i in data.identifiers]
+        others = [key_of(i.hash) for i in data.identifiers]
         state["linked"] = {**{k: event.id for k in others if k != event.subject}, **state["linked"]}
     return state, emit
 
@@ -103,13 +106,13 @@ def _links(state: State, event: Envelope, idents: list[Identifier], new: bool) -
     joins two people.
     """
     key = event.subject
-    defining = next((i for i in idents if f"k-{i.hash[:32]}" == key), None)
-    if defining is None or defining.kind.value not in STRONG:
+    defining = next((i for i in idents if key_of(i.hash) == key), None)
+    if defining is None or defining.kind not in STRONG_KINDS:
         return []
     emit = []
     for ident in idents:
-        other = f"k-{ident.hash[:32]}"
-        if ident.kind.value in STRONG or other == key:
+        other = key_of(ident.hash)
+        if ident.kind in STRONG_KINDS or other == key:
             continue
         if new and other not in state["linked"]:
             state["linked"] = {**state["linked"], other: event.id}

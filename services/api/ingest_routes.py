@@ -14,7 +14,12 @@ from schemas.identifiers import InvalidIdentifier
 from schemas.keys import Pseudonymiser
 from services.api.auth import require_token
 from services.api.body import parse_json_object, read_limited, require_content_type
-from services.api.problems import Problem, field_errors, validation_problem
+from services.api.problems import (
+    Problem,
+    field_errors,
+    kafka_unavailable,
+    validation_problem,
+)
 from services.ingest.common import Mapped
 from services.ingest.counter import CounterVisit, map_counter_visit
 from services.ingest.email import InvalidEmail, map_email, parse_email
@@ -51,13 +56,7 @@ async def _publish(ingest: Ingest, channel: Channel, mapped: Mapped) -> JSONResp
     try:
         body = await ingest.accept(channel, mapped)
     except PublishError as exc:
-        raise Problem(
-            503,
-            "Kafka unavailable",
-            "the events could not be stored, nothing was accepted; retry the same call later "
-            f"(retries are safe: ids are deterministic). Cause: {exc}",
-            headers={"Retry-After": str(exc.retry_after)},
-        ) from None
+        raise kafka_unavailable(exc, exc.retry_after) from None
     return JSONResponse(body, status_code=202)
 
 

@@ -31,6 +31,17 @@ class Problem(Exception):
         self.extra = extra
 
 
+def kafka_unavailable(exc: Exception, retry_after: int) -> Problem:
+    """503: nothing was stored; the same call may be retried (ids are deterministic)."""
+    return Problem(
+        503,
+        "Kafka unavailable",
+        "nothing was stored; retry the same call later (retries are safe: ids are "
+        f"deterministic). Cause: {exc}",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
 def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
     body: dict[str, Any] = {
         "type": f"https://contactmoment.nl/problems/{problem.status}",

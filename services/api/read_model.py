@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,10 @@ from uuid import UUID
 
 import asyncpg
 
-STRONG_KINDS = ("bsn", "kvk")
+from schemas.identifiers import STRONG_KINDS
+from schemas.keys import key_of
+from streams.customer_view import most_used
+
 OPEN_STATUSES = ["open", "suspended"]
 CLOSED_STATUSES = ["answered", "resolved", "withdrawn"]
 
@@ -35,42 +39,30 @@ class Cluster:
 async def cluster(conn: asyncpg.Connection, key: str) -> Cluster | None:
     """The keys that are one customer with `key`, or None when the key is unknown."""
     rows = await conn.fetch(
-        "SELECT customer_key, hash, kind FROM customer_identifiers WHERE customer_key = $1", key
+        "SELECT hash, kind FROM customer_identifiers WHERE customer_key = $1", key
     )
     if not rows:
         return None
-    own = _defining_kind(key, rows)
-    if own not in STRONG_KINDS:
+    if not any(key_of(r["hash"]) == key and r["kind"] in STRONG_KINDS for r in rows):
+        # A weak key belongs to the one strong key that carries its identifier.
         owners = await conn.fetch(
             "SELECT DISTINCT ci.customer_key FROM customer_identifiers ci"
             " JOIN customer_identifiers mine ON mine.hash = ci.hash"
-            " WHERE mine.customer_key = $1 AND ci.customer_key <> $1",
+            " WHERE mine.customer_key = $1 AND ci.customer_key <> $1"
+            " AND ci.customer_key IN (SELECT customer_key FROM customer_identifiers"
+            "  WHERE kind = ANY($2) AND customer_key = 'k-' || left(hash, 32))",
             key,
+            [kind.value for kind in sorted(STRONG_KINDS)],
         )
-        strong = [r["customer_key"] for r in owners if await _is_strong(conn, r["customer_key"])]
-        if len(strong) == 1:
-            return await cluster(conn, strong[0])
+        if len(owners) == 1:
+            return await cluster(conn, owners[0]["customer_key"])
         return Cluster(key, [key])
     # A strong key absorbs the weak keys defined by the identifiers it carries.
-    weak = [f"k-{r['hash'][:32]}" for r in rows if r["kind"] not in STRONG_KINDS]
+    weak = [key_of(r["hash"]) for r in rows if r["kind"] not in STRONG_KINDS]
     present = await conn.fetch(
         "SELECT DISTINCT customer_key FROM customer_identifiers WHERE customer_key = ANY($1)", weak
     )
     return Cluster(key, [key, *sorted({r["customer_key"] for r in present} - {key})])
-
-
-def _defining_kind(key: str, rows: list[asyncpg.Record]) -> str | None:
-    for row in rows:
-        if f"k-{row['hash'][:32]}" == key:
-            return str(row["kind"])
-    return None
-
-
-async def _is_strong(conn: asyncpg.Connection, key: str) -> bool:
-    rows = await conn.fetch(
-        "SELECT customer_key, hash, kind FROM customer_identifiers WHERE customer_key = $1", key
-    )
-    return _defining_kind(key, rows) in STRONG_KINDS
 
 
 async def keys_for_hashes(conn: asyncpg.Connection, hashes: list[str]) -> list[str]:
@@ -115,15 +107,12 @@ async def summary(conn: asyncpg.Connection, group: Cluster) -> dict[str, Any]:
         "channels": dict(sorted(channels.items())),
         "first_contact_at": _iso(min(firsts)) if firsts else None,
         "last_contact_at": _iso(max(lasts)) if lasts else None,
-        # The channel the customer chooses most often themselves (inbound), ties by name.
-        "preferred_channel": max(sorted(inbound), key=lambda c: inbound[c]) if inbound else None,
+        "preferred_channel": most_used(inbound),
         "open_requests": await requests(conn, statuses=OPEN_STATUSES, customer_keys=group.keys),
     }
 
 
 def _json(value: Any) -> dict[str, Any]:
-    import json
-
     return json.loads(value) if isinstance(value, str) else dict(value or {})
 
 

@@ -17,7 +17,12 @@ from schemas.keys import is_customer_key
 from services.api import kpis, read_model
 from services.api.auth import require_token
 from services.api.database import connection
-from services.api.problems import Problem, field_errors, validation_problem
+from services.api.problems import (
+    Problem,
+    field_errors,
+    kafka_unavailable,
+    validation_problem,
+)
 from services.ingest.publisher import PublishError
 
 router = APIRouter(prefix="/v1", tags=["staff"], dependencies=[Depends(require_token)])
@@ -197,12 +202,7 @@ async def post_request_event(
     try:
         await request.app.state.ingest.publisher.publish([event])
     except PublishError as exc:
-        raise Problem(
-            503,
-            "Kafka unavailable",
-            f"the event was not stored; retry ({exc})",
-            headers={"Retry-After": str(exc.retry_after)},
-        ) from None
+        raise kafka_unavailable(exc, exc.retry_after) from None
     return JSONResponse(
         {"id": event.id, "customer_key": owner, "type": event_type.value}, status_code=202
     )

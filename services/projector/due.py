@@ -9,19 +9,9 @@ from datetime import datetime
 
 import asyncpg
 
-from streams.clock.deadlines import CLOSING, Step, schedule
+from schemas.events import EventType
+from streams.clock.deadlines import CLOSING, STEP_OF, Step, schedule
 from streams.clock.norms import Catalogue
-
-KINDS = {
-    "request.opened": "opened",
-    "request.reopened": "reopened",
-    "request.suspended": "suspended",
-    "request.resumed": "resumed",
-    "request.extended": "extended",
-    "request.answered": "answered",
-    "request.resolved": "resolved",
-    "request.withdrawn": "withdrawn",
-}
 
 
 def due_at(
@@ -54,7 +44,7 @@ async def refresh(conn: asyncpg.Connection, catalogue: Catalogue, ids: Iterable[
     )
     per_request: dict[str, tuple[tuple[str, str, str], list[Step]]] = {}
     for row in rows:
-        kind = KINDS.get(row["event_type"].removeprefix("nl.contactmoment.").removesuffix(".v1"))
+        kind = STEP_OF.get(EventType(row["event_type"]))
         entry = per_request.setdefault(
             row["request_id"], ((row["request_type"], row["subject"], row["channel"]), [])
         )

@@ -48,6 +48,12 @@ def repeat_contact(
     ]
 
 
+def note_resolved(state: dict[str, Any], subject: str, at: datetime) -> dict[str, Any]:
+    """A resolved request on a subject stops repeat-contact notices about it for 14 days."""
+    resolved = {**state.get("resolved_subjects", {}), subject.strip().lower(): at.isoformat()}
+    return {**state, "resolved_subjects": resolved}
+
+
 def document_notice_at(valid_until: date) -> datetime:
     from streams.clock.calendar import AMSTERDAM
 

@@ -13,10 +13,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from schemas.events import EventType
 from streams.clock.calendar import IsoDuration, WorkCalendar
 from streams.clock.norms import Norm, Term
 
 OPEN, SUSPENDED, CLOSED = "open", "suspended", "closed"
+STEP_OF: dict[EventType, str] = {
+    EventType.REQUEST_OPENED: "opened",
+    EventType.REQUEST_ACKNOWLEDGED: "acknowledged",
+    EventType.REQUEST_INTERIM_UPDATE: "interim-update",
+    EventType.REQUEST_ANSWERED: "answered",
+    EventType.REQUEST_RESOLVED: "resolved",
+    EventType.REQUEST_REOPENED: "reopened",
+    EventType.REQUEST_SUSPENDED: "suspended",
+    EventType.REQUEST_RESUMED: "resumed",
+    EventType.REQUEST_EXTENDED: "extended",
+    EventType.REQUEST_WITHDRAWN: "withdrawn",
+}
+"""The clock step each request event is (outbound contacts are the one other kind)."""
 CLOSING = ("answered", "resolved", "withdrawn")
 TOUCHING = ("acknowledged", "interim-update", "outbound")
 

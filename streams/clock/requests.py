@@ -22,23 +22,12 @@ from schemas.events import (
     RequestType,
 )
 from streams.clock.calendar import AMSTERDAM
-from streams.clock.deadlines import Schedule, Step, add_term, schedule
+from streams.clock.deadlines import STEP_OF, Schedule, Step, add_term, schedule
 from streams.clock.messages import text
 from streams.clock.norms import Catalogue, Norm
 
 SOURCE = "urn:contactmoment:clock"
 State = dict[str, Any]
-STEP_KINDS = {
-    EventType.REQUEST_ACKNOWLEDGED: "acknowledged",
-    EventType.REQUEST_INTERIM_UPDATE: "interim-update",
-    EventType.REQUEST_ANSWERED: "answered",
-    EventType.REQUEST_RESOLVED: "resolved",
-    EventType.REQUEST_REOPENED: "reopened",
-    EventType.REQUEST_SUSPENDED: "suspended",
-    EventType.REQUEST_RESUMED: "resumed",
-    EventType.REQUEST_EXTENDED: "extended",
-    EventType.REQUEST_WITHDRAWN: "withdrawn",
-}
 
 
 @dataclass(frozen=True)
@@ -246,8 +235,8 @@ def sweep(state: State, now: datetime, ctx: Context) -> tuple[State, list[Envelo
 def on_event(state: State, event: Envelope, ctx: Context) -> tuple[State, list[Envelope]]:
     """A lifecycle event of the request: record the step; answer-after-breach → met-late;
     resolved → ask the customer for feedback."""
-    kind = STEP_KINDS.get(event.type)
-    if kind is None:
+    kind = STEP_OF.get(event.type)
+    if kind is None or kind == "opened":
         return state, []
     before = current(state, ctx.catalogue)
     start = term_start(state)

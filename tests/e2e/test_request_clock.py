@@ -104,14 +104,21 @@ async def test_breach_is_detected_within_a_second_after_a_warning(
 async def test_answered_in_time_means_no_breach(
     client: httpx.AsyncClient, worker: RunningProcess
 ) -> None:
-    r = new_resident()
+    r, control = new_resident(), new_resident()
     await open_callback(client, r)
+    await open_callback(client, control)
     rid = await request_id_of(client, r)
+    control_id = await request_id_of(client, control)
     answered = await client.post(
         f"/v1/requests/{rid}/events", json={"type": "answered", "actor": ACTOR}
     )
     assert answered.status_code == 202
-    await asyncio.sleep(6)  # well past the 4 s term
+    # The unanswered twin breaches, so the clock ran for both: silence is not a dead worker.
+    await poll(
+        lambda: client.get(f"/v1/requests/{control_id}"),
+        lambda resp: signals(resp.json(), "breached"),
+    )
+    await asyncio.sleep(1)
     body = await detail(client, rid)
     assert body["status"] == "answered"
     assert signals(body, "breached") == [] and body["breached"] is False

@@ -5,6 +5,7 @@ import asyncio
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from schemas.envelope import decode
 from services.topics import partition_counts
 
 
@@ -56,3 +57,45 @@ async def _read_to_end(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes,
     finally:
         await consumer.stop()
     return records
+
+
+class TopicTail:
+    """Reads what arrives on a topic after the moment it was created."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        self.topic = topic
+
+    async def __aenter__(self) -> "TopicTail":
+        await self.consumer.start()
+        partitions = [
+            TopicPartition(self.topic, p)
+            for p in self.consumer.partitions_for_topic(self.topic) or []
+        ]
+        if not partitions:
+            await self.consumer._client.force_metadata_update()
+            partitions = [
+                TopicPartition(self.topic, p)
+                for p in self.consumer.partitions_for_topic(self.topic) or []
+            ]
+        self.consumer.assign(partitions)
+        ends = await self.consumer.end_offsets(partitions)
+        for tp, offset in ends.items():
+            self.consumer.seek(tp, offset)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.consumer.stop()
+
+    async def until(self, ids: set[str], timeout: float = 20.0) -> list:  # type: ignore[type-arg]
+        """Records until every id in `ids` was seen (plus any that arrive with them)."""
+        found, seen = [], set()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not ids <= seen and loop.time() < deadline:
+            for batch in (await self.consumer.getmany(timeout_ms=300)).values():
+                for record in batch:
+                    found.append(record)
+                    seen.add(decode(record.value).id)
+        assert ids <= seen, f"missing on {self.topic}: {ids - seen}"
+        return found

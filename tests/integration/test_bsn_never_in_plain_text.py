@@ -5,18 +5,16 @@ import asyncio
 import json
 import re
 import smtplib
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from schemas.events import EventType
 from schemas.keys import event_id
 from schemas.topics import DEADLETTER, EVENTS
 from services.settings import Settings
-from tests.integration.running_api import RunningApi, start_api
-from tests.integration.test_ingest_end_to_end import TopicTail
+from tests.integration.kafka_helpers import TopicTail
+from tests.integration.running_api import RunningApi
 
 EXAMPLES = Path(__file__).parents[2] / "docs" / "examples"
 # Valid BSNs (they pass the 11-check), used only here.
@@ -25,15 +23,6 @@ BSNS = ["123456782", "111222333", "987654329", "100000009"]
 
 def plain_forms(bsn: str) -> list[str]:
     return [bsn, f"{bsn[:4]}.{bsn[4:6]}.{bsn[6:]}", f"{bsn[:4]} {bsn[4:6]} {bsn[6:]}"]
-
-
-@pytest.fixture(scope="module")
-def api(settings: Settings) -> Iterator[RunningApi]:
-    running = start_api()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def payloads(run: str) -> list[tuple[str, bytes, str]]:

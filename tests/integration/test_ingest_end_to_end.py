@@ -3,31 +3,22 @@
 import asyncio
 import json
 import smtplib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from schemas.envelope import decode
 from schemas.events import EventType
 from schemas.keys import event_id
 from schemas.topics import EVENTS
 from services.settings import Settings
+from tests.integration.kafka_helpers import TopicTail
 from tests.integration.running_api import RunningApi, start_api
 
 EXAMPLES = Path(__file__).parents[2] / "docs" / "examples"
 EXPECTED = json.loads((EXAMPLES / "expected.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def api(settings: Settings) -> Iterator[RunningApi]:
-    running = start_api()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture
@@ -35,48 +26,6 @@ async def client(api: RunningApi) -> AsyncIterator[httpx.AsyncClient]:
     headers = {"Authorization": f"Bearer {api.token}"}
     async with httpx.AsyncClient(base_url=api.base_url, headers=headers, timeout=30) as client:
         yield client
-
-
-class TopicTail:
-    """Reads what arrives on a topic after the moment it was created."""
-
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-        self.topic = topic
-
-    async def __aenter__(self) -> "TopicTail":
-        await self.consumer.start()
-        partitions = [
-            TopicPartition(self.topic, p)
-            for p in self.consumer.partitions_for_topic(self.topic) or []
-        ]
-        if not partitions:
-            await self.consumer._client.force_metadata_update()
-            partitions = [
-                TopicPartition(self.topic, p)
-                for p in self.consumer.partitions_for_topic(self.topic) or []
-            ]
-        self.consumer.assign(partitions)
-        ends = await self.consumer.end_offsets(partitions)
-        for tp, offset in ends.items():
-            self.consumer.seek(tp, offset)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.consumer.stop()
-
-    async def until(self, ids: set[str], timeout: float = 20.0) -> list:  # type: ignore[type-arg]
-        """Records until every id in `ids` was seen (plus any that arrive with them)."""
-        found, seen = [], set()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not ids <= seen and loop.time() < deadline:
-            for batch in (await self.consumer.getmany(timeout_ms=300)).values():
-                for record in batch:
-                    found.append(record)
-                    seen.add(decode(record.value).id)
-        assert ids <= seen, f"missing on {self.topic}: {ids - seen}"
-        return found
 
 
 def _post_example(client: httpx.AsyncClient, name: str):  # type: ignore[no-untyped-def]

@@ -59,7 +59,7 @@ async def test_kafka_unavailable_is_503_with_retry_after(
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     assert int(response.headers["retry-after"]) > 0
-    assert "nothing was accepted" in response.json()["detail"]
+    assert "nothing was stored" in response.json()["detail"]
     publisher.fail = False
     retried = await post_example(client, "web-digid.json")
     assert retried.status_code == 202  # the retry is not mistaken for a duplicate
