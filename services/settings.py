@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_controller_port: int = Field(9093, ge=1, le=65535)
     database_url: str = "postgresql://contactmoment@127.0.0.1:5432/contactmoment"
+    # Every server binds here. Loopback by default; a container image sets 0.0.0.0 so its
+    # platform can route and probe it (deploy/container/).
+    bind_host: str = "127.0.0.1"
     api_port: int = Field(8080, ge=1, le=65535)
     smtp_port: int = Field(2525, ge=1, le=65535)
     worker_metrics_port: int = Field(9102, ge=1, le=65535)
