@@ -7,6 +7,7 @@ import asyncio
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from services.dev.errors import StackError
 from services.settings import ConfigError, Settings, load_settings
@@ -27,11 +28,17 @@ def cmd_dev_up(settings: Settings, args: argparse.Namespace) -> int:
     from services.dev import stack
 
     started = time.monotonic()
-    stack.up(settings, _say)
+    kafka = stack.up(settings, _say, brokers=args.brokers)
     lines, _ = stack.status_lines(settings)
     for line in lines:
         _say(line)
     _say(f"local stack ready in {time.monotonic() - started:.1f} s")
+    if kafka.brokers > 1 and settings.kafka_bootstrap != kafka.bootstrap:
+        # One address would do while its node lives; every address survives its failure.
+        _say(
+            "clients should know every broker: "
+            f"export CONTACTMOMENT_KAFKA_BOOTSTRAP={kafka.bootstrap}"
+        )
     return EXIT_OK
 
 
@@ -67,7 +74,8 @@ def cmd_topics_create(settings: Settings, args: argparse.Namespace) -> int:
     results = asyncio.run(create_topics(settings.kafka_bootstrap, partitions))
     for result in results:
         note = f"  ({result.note})" if result.note else ""
-        _say(f"{result.name:<26} {result.state:<8} {result.partitions} partitions{note}")
+        replicas = f", {result.replicas} replicas" if result.state == "created" else ""
+        _say(f"{result.name:<26} {result.state:<8} {result.partitions} partitions{replicas}{note}")
     return EXIT_OK
 
 
@@ -106,17 +114,16 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
     from services.api.app import create_app
     from services.dev.processes import require_port_free
 
-    require_port_free("127.0.0.1", settings.api_port, "the API", "CONTACTMOMENT_API_PORT")
+    host = settings.bind_host
+    require_port_free(host, settings.api_port, "the API", "CONTACTMOMENT_API_PORT")
     if not args.no_smtp:
-        require_port_free(
-            "127.0.0.1", settings.smtp_port, "SMTP ingress", "CONTACTMOMENT_SMTP_PORT"
-        )
+        require_port_free(host, settings.smtp_port, "SMTP ingress", "CONTACTMOMENT_SMTP_PORT")
     app = create_app(settings, smtp=not args.no_smtp)
-    smtp = "" if args.no_smtp else f", SMTP ingress on 127.0.0.1:{settings.smtp_port}"
-    _say(f"API on http://127.0.0.1:{settings.api_port}{smtp}")
+    smtp = "" if args.no_smtp else f", SMTP ingress on {host}:{settings.smtp_port}"
+    _say(f"API on http://{host}:{settings.api_port}{smtp}")
     uvicorn.run(
         app,
-        host="127.0.0.1",
+        host=host,
         port=settings.api_port,
         log_level=args.log_level,
         access_log=args.access_log,
@@ -134,6 +141,7 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
             duration=args.duration,
             seed=args.seed,
             progress=not args.quiet,
+            acks=args.acks,
         )
     )
 
@@ -150,7 +158,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     # Co-partitioned with the events: ticks and table changelogs, created before faust runs.
     own = internal_topics(args.app_id)
     asyncio.run(create_topics(settings.kafka_bootstrap, settings.topic_partitions, own))
-    serve_metrics(settings.worker_metrics_port, "worker")
+    serve_metrics(settings.worker_metrics_port, "worker", host=settings.bind_host)
     app = create_app(
         settings.kafka_bootstrap,
         catalogue=catalogue,
@@ -173,7 +181,7 @@ def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
     from services.runtime import run_until_signal, serve_metrics
     from streams.clock.norms import load as load_norms
 
-    serve_metrics(settings.projector_metrics_port, "projector")
+    serve_metrics(settings.projector_metrics_port, "projector", host=settings.bind_host)
     topics = tuple(args.topics.split(",")) if args.topics else TOPICS
     if args.schema:
         migrate(settings.database_url, args.schema)
@@ -242,9 +250,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     dev = sub.add_parser("dev", help="the local stack (Kafka + PostgreSQL under .local/)")
     dev_sub = dev.add_subparsers(dest="dev_command", metavar="ACTION", required=True)
-    dev_sub.add_parser(
-        "up", help="install what is missing, start both, wait until ready"
-    ).set_defaults(handler=cmd_dev_up)
+    dev_up = dev_sub.add_parser("up", help="install what is missing, start both, wait until ready")
+    dev_up.add_argument(
+        "--brokers",
+        type=int,
+        choices=(1, 3),
+        help="Kafka nodes (KRaft, broker + controller each); default: the size started last, "
+        "else 1. Three nodes listen on every second port from the first (9092, 9094, 9096).",
+    )
+    dev_up.set_defaults(handler=cmd_dev_up)
     dev_sub.add_parser("down", help="stop both (data stays in .local/)").set_defaults(
         handler=cmd_dev_down
     )
@@ -290,6 +304,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument("--seed", type=int, default=None, help="repeatable traffic")
     simulate.add_argument("--quiet", action="store_true", help="no live progress line")
+    simulate.add_argument(
+        "--acks",
+        type=Path,
+        metavar="FILE",
+        help="append each accepted call's event ids to FILE (JSON lines) for an audit",
+    )
     simulate.set_defaults(handler=cmd_simulate)
 
     worker = sub.add_parser("worker", help="the stream processor (faust): customer view")

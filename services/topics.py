@@ -20,6 +20,15 @@ class TopicResult:
     state: str  # created | exists
     partitions: int
     note: str = ""
+    replicas: int = 1
+
+
+def replication_for(brokers: int) -> tuple[int, int]:
+    """(replication factor, min.insync.replicas) for a cluster of `brokers`: three copies
+    with two in sync when there are three brokers, so one may fail without refusing an
+    acks=all write and without a write living on one disk only."""
+    factor = min(3, brokers)
+    return factor, min(2, factor)
 
 
 async def create_topics(
@@ -29,6 +38,8 @@ async def create_topics(
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
     await admin.start()
     try:
+        cluster = await admin.describe_cluster()
+        factor, min_isr = replication_for(len(cluster.get("brokers") or [None]))
         existing = await _partition_counts(admin, [s.name for s in specs])
         results = []
         for spec in specs:
@@ -43,8 +54,9 @@ async def create_topics(
                 results.append(TopicResult(spec.name, "exists", have, note))
                 continue
             try:
+                configs = {"min.insync.replicas": str(min_isr), **spec.configs}
                 response = await admin.create_topics(
-                    [NewTopic(spec.name, partitions, 1, topic_configs=dict(spec.configs))]
+                    [NewTopic(spec.name, partitions, factor, topic_configs=configs)]
                 )
             except TopicAlreadyExistsError:  # created concurrently by someone else
                 results.append(TopicResult(spec.name, "exists", partitions))
@@ -57,7 +69,7 @@ async def create_topics(
                     detail = message[0] if message and message[0] else for_code(code).__name__
                     raise TopicError(f"creating {spec.name} failed: {detail}")
                 else:
-                    results.append(TopicResult(spec.name, "created", partitions))
+                    results.append(TopicResult(spec.name, "created", partitions, "", factor))
         return results
     finally:
         await admin.close()

@@ -1,10 +1,18 @@
-"""Apache Kafka 4 (single-node KRaft) from the official jars, resolved by Maven once."""
+"""Apache Kafka 4 (KRaft, one or three nodes) from the official jars, resolved by Maven once.
+
+Layout under `.local/kafka`: `lib/` (the jars, shared by every cluster size) and one
+directory per cluster size, `<N>-node/node-<id>/` with that node's config, data, logs and pid.
+A one-node and a three-node cluster therefore never share storage; `dev up` without
+`--brokers` starts the size that was started last.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,91 +33,184 @@ from services.settings import PROJECT_ROOT, Settings
 
 DEPLOY = PROJECT_ROOT / "deploy" / "kafka"
 # 1 GiB heap: room for the 32 MiB cleaner buffer, page cache does the rest on 24 GiB.
-HEAP = ["-Xms512m", "-Xmx1g", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20"]
-READY_TIMEOUT = 90.0
+HEAP = ["-Xms256m", "-Xmx1g", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20"]
+READY_TIMEOUT = 120.0
+SIZES = (1, 3)
 Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
 class KafkaStatus:
+    node_id: int
     running: bool
     pid: int | None
     address: str
     log: Path
 
 
-class LocalKafka:
-    """Files under `.local/kafka`: lib/ (jars), data/ (log dirs), logs/, config, pid."""
+@dataclass(frozen=True)
+class KafkaNode:
+    """One broker + controller process: its ports and its files."""
 
-    def __init__(self, settings: Settings) -> None:
+    node_id: int
+    host: str
+    broker_port: int
+    controller_port: int
+    home: Path
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.broker_port}"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "kafka.pid"
+
+    @property
+    def config(self) -> Path:
+        return self.home / "server.properties"
+
+    @property
+    def data(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def logs(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def server_log(self) -> Path:
+        return self.logs / "server.log"
+
+    def pid(self) -> int | None:
+        pid = read_pid(self.pid_file)
+        return pid if pid_alive(pid) else None
+
+
+def node_ports(settings: Settings, brokers: int) -> list[tuple[int, int]]:
+    """(broker, controller) port per node: the bootstrap list when it names every node,
+    otherwise every second port upwards from the first (9092, 9094, 9096 / 9093, 9095 …)."""
+    listed = [int(s.strip().rpartition(":")[2]) for s in settings.kafka_bootstrap.split(",")]
+    brokers_ports = (
+        listed if len(listed) == brokers else [listed[0] + 2 * i for i in range(brokers)]
+    )
+    return [(port, settings.kafka_controller_port + 2 * i) for i, port in enumerate(brokers_ports)]
+
+
+class LocalKafka:
+    """A local KRaft cluster of `brokers` nodes (default: the size started last, else 1)."""
+
+    def __init__(
+        self, settings: Settings, brokers: int | None = None, jars: Path | None = None
+    ) -> None:
         self.settings = settings
-        self.home = settings.local_dir / "kafka"
-        self.lib = self.home / "lib"
-        self.data = self.home / "data"
-        self.logs = self.home / "logs"
-        self.pid_file = self.home / "kafka.pid"
-        self.config = self.home / "server.properties"
-        self.server_log = self.logs / "server.log"
-        self.stdout_log = self.logs / "stdout.log"
+        self.root = settings.local_dir / "kafka"
+        # Another checkout's .local may lend its jars (the fault tests run their own cluster).
+        self.lib = jars or self.root / "lib"
+        self.size_file = self.root / "brokers"
+        self.brokers = brokers or self._recorded_size()
+        if self.brokers not in SIZES:
+            raise StackError(f"a local Kafka cluster has 1 or 3 brokers, not {self.brokers}")
+        host = settings.kafka_host
+        self.nodes = [
+            KafkaNode(i + 1, host, b, c, self.root / f"{self.brokers}-node" / f"node-{i + 1}")
+            for i, (b, c) in enumerate(node_ports(settings, self.brokers))
+        ]
+
+    def _recorded_size(self) -> int:
+        for size in SIZES:  # a running cluster wins over the recorded size
+            if any(n.pid() for n in LocalKafka(self.settings, size, self.lib).nodes):
+                return size
+        try:
+            return int(self.size_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return 1
+
+    @property
+    def bootstrap(self) -> str:
+        """Every node's client address: what CONTACTMOMENT_KAFKA_BOOTSTRAP should say."""
+        return ",".join(n.address for n in self.nodes)
 
     # -- status ---------------------------------------------------------------------------
 
-    def status(self) -> KafkaStatus:
-        pid = read_pid(self.pid_file)
-        return KafkaStatus(
-            running=pid_alive(pid),
-            pid=pid if pid_alive(pid) else None,
-            address=self.settings.kafka_bootstrap,
-            log=self.server_log,
-        )
+    def status(self) -> list[KafkaStatus]:
+        return [
+            KafkaStatus(n.node_id, n.pid() is not None, n.pid(), n.address, n.server_log)
+            for n in self.nodes
+        ]
+
+    @property
+    def running(self) -> bool:
+        return all(s.running for s in self.status())
 
     # -- start ----------------------------------------------------------------------------
 
     def up(self, progress: Progress = print) -> float:
-        """Start the broker unless it runs already; returns seconds until ready."""
-        host, port = self.settings.kafka_host, self.settings.kafka_port
-        if self.status().running:
-            wait = wait_until(
-                lambda: port_open(host, port),
-                timeout=READY_TIMEOUT,
-                alive=lambda: self.status().running,
-                what="Kafka",
-                log_path=self.server_log,
-            )
-            return wait
-        require_port_free(host, port, "the Kafka broker", "CONTACTMOMENT_KAFKA_BOOTSTRAP")
+        """Start every node that is not running; returns seconds until the cluster is ready."""
+        for size in SIZES:
+            other = LocalKafka(self.settings, size, self.lib) if size != self.brokers else None
+            if other and any(s.running for s in other.status()):
+                raise StackError(
+                    f"a {size}-node Kafka cluster is running; stop it first "
+                    "(`contactmoment dev down`) to start one with "
+                    f"{self.brokers} node{'s' * (self.brokers > 1)}"
+                )
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.size_file.write_text(f"{self.brokers}\n")
+        java = ""
+        for node in self.nodes:
+            if node.pid():
+                continue
+            java = java or require_java()
+            self._start_node(node, java, progress)
+        return self.wait_ready()
+
+    def _start_node(self, node: KafkaNode, java: str, progress: Progress) -> int:
         require_port_free(
-            host,
-            self.settings.kafka_controller_port,
-            "the Kafka controller",
+            node.host, node.broker_port, "a Kafka broker", "CONTACTMOMENT_KAFKA_BOOTSTRAP"
+        )
+        require_port_free(
+            node.host,
+            node.controller_port,
+            "a Kafka controller",
             "CONTACTMOMENT_KAFKA_CONTROLLER_PORT",
         )
-        java = require_java()
         self._resolve_jars(progress)
-        self._write_config()
-        self._format_storage(java, progress)
-        progress(f"starting Kafka on {host}:{port} (log: {self.server_log})")
-        pid = start_detached(
+        self._write_config(node)
+        self._format_storage(node, java, progress)
+        progress(f"starting Kafka node {node.node_id} on {node.address} (log: {node.server_log})")
+        return start_detached(
             [
                 java,
                 *HEAP,
                 f"-Dlog4j2.configurationFile={DEPLOY / 'log4j2.properties'}",
-                f"-Dkafka.logs.dir={self.logs}",
+                f"-Dkafka.logs.dir={node.logs}",
                 "-cp",
                 f"{self.lib}/*",
                 "kafka.Kafka",
-                str(self.config),
+                str(node.config),
             ],
-            log_path=self.stdout_log,
-            pid_path=self.pid_file,
-            cwd=self.home,
+            log_path=node.logs / "stdout.log",
+            pid_path=node.pid_file,
+            cwd=node.home,
         )
+
+    def start_node(self, node_id: int, progress: Progress = print) -> float:
+        """Start one stopped node again (fault tests); seconds until the cluster is whole."""
+        node = self.nodes[node_id - 1]
+        if not node.pid():
+            self._start_node(node, require_java(), progress)
+        return self.wait_ready()
+
+    def wait_ready(self) -> float:
+        """Until every node runs and the cluster metadata lists all of them."""
+        first = self.nodes[0]
         return wait_until(
-            lambda: self._broker_ready(host, port),
+            lambda: self._cluster_ready(),
             timeout=READY_TIMEOUT,
-            alive=lambda: pid_alive(pid),
-            what="Kafka",
-            log_path=self.server_log,
+            alive=lambda: all(n.pid() for n in self.nodes),
+            what=f"Kafka ({self.brokers} node{'s' * (self.brokers > 1)})",
+            log_path=first.server_log if self.brokers == 1 else self.root / f"{self.brokers}-node",
         )
 
     def _resolve_jars(self, progress: Progress) -> None:
@@ -144,63 +245,75 @@ class LocalKafka:
             )
         marker.write_text(digest + "\n")
 
-    def _write_config(self) -> None:
-        template = (DEPLOY / "server.properties").read_text()
-        text = (
-            template.replace("@BROKER_PORT@", str(self.settings.kafka_port))
-            .replace("@CONTROLLER_PORT@", str(self.settings.kafka_controller_port))
-            .replace("@DATA_DIR@", str(self.data))
-        )
-        self.home.mkdir(parents=True, exist_ok=True)
-        self.config.write_text(text)
+    def _write_config(self, node: KafkaNode) -> None:
+        voters = ",".join(f"{n.node_id}@{n.host}:{n.controller_port}" for n in self.nodes)
+        replication = min(3, self.brokers)
+        values = {
+            "NODE_ID": str(node.node_id),
+            "VOTERS": voters,
+            "BROKER_PORT": str(node.broker_port),
+            "CONTROLLER_PORT": str(node.controller_port),
+            "DATA_DIR": str(node.data),
+            "REPLICATION": str(replication),
+            "MIN_ISR": str(min(2, replication)),
+        }
+        text = (DEPLOY / "server.properties").read_text()
+        for name, value in values.items():
+            text = text.replace(f"@{name}@", value)
+        node.home.mkdir(parents=True, exist_ok=True)
+        node.config.write_text(text)
 
-    def _format_storage(self, java: str, progress: Progress) -> None:
-        if (self.data / "meta.properties").exists():
+    def _cluster_id(self, java: str) -> str:
+        """One id for every node of the cluster, drawn once and kept beside the nodes."""
+        path = self.root / f"{self.brokers}-node" / "cluster-id"
+        if path.exists():
+            return path.read_text().strip()
+        uuid = self._storage_tool(java, self.nodes[0], ["random-uuid"]).stdout.strip()
+        path.write_text(uuid + "\n")
+        return uuid
+
+    def _format_storage(self, node: KafkaNode, java: str, progress: Progress) -> None:
+        if (node.data / "meta.properties").exists():
             return  # formatted once; formatting again would refuse or wipe the cluster id
-        progress("formatting Kafka storage (first start only) …")
-        cp = f"{self.lib}/*"
-        log_opt = f"-Dlog4j2.configurationFile={DEPLOY / 'log4j2.properties'}"
-        logs_opt = f"-Dkafka.logs.dir={self.logs}"
-        uuid = subprocess.run(
-            [java, log_opt, logs_opt, "-cp", cp, "kafka.tools.StorageTool", "random-uuid"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        progress(f"formatting storage of Kafka node {node.node_id} (first start only) …")
+        self._storage_tool(
+            java, node, ["format", "-t", self._cluster_id(java), "-c", str(node.config)]
+        )
+
+    def _storage_tool(
+        self, java: str, node: KafkaNode, args: list[str]
+    ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             [
                 java,
-                log_opt,
-                logs_opt,
+                f"-Dlog4j2.configurationFile={DEPLOY / 'log4j2.properties'}",
+                f"-Dkafka.logs.dir={node.logs}",
                 "-cp",
-                cp,
+                f"{self.lib}/*",
                 "kafka.tools.StorageTool",
-                "format",
-                "--standalone",
-                "-t",
-                uuid,
-                "-c",
-                str(self.config),
+                *args,
             ],
             capture_output=True,
             text=True,
         )
         if result.returncode != 0:
-            raise StackError(f"kafka-storage format failed:\n{result.stdout}{result.stderr}")
+            raise StackError(f"kafka-storage {args[0]} failed:\n{result.stdout}{result.stderr}")
+        return result
 
-    @staticmethod
-    def _broker_ready(host: str, port: int) -> bool:
-        """Ready when the broker answers metadata with a live controller."""
-        if not port_open(host, port):
+    def _cluster_ready(self) -> bool:
+        """Ready when a node answers metadata listing every broker and a live controller."""
+        live = [n for n in self.nodes if port_open(n.host, n.broker_port)]
+        if len(live) < len(self.nodes):
             return False
         from aiokafka.admin import AIOKafkaAdminClient
 
         async def probe() -> bool:
-            admin = AIOKafkaAdminClient(bootstrap_servers=f"{host}:{port}", request_timeout_ms=3000)
+            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=3000)
             try:
                 await admin.start()
                 cluster = await admin.describe_cluster()
-                return bool(cluster.get("brokers")) and cluster.get("controller_id", -1) >= 0
+                brokers = cluster.get("brokers") or []
+                return len(brokers) == len(self.nodes) and cluster.get("controller_id", -1) >= 0
             except Exception:
                 return False
             finally:
@@ -211,11 +324,36 @@ class LocalKafka:
     # -- stop -----------------------------------------------------------------------------
 
     def down(self) -> bool:
-        pid = read_pid(self.pid_file)
-        if not pid_alive(pid):
-            self.pid_file.unlink(missing_ok=True)
+        """Stop every node (of any cluster size) that runs; whether any did. All nodes get
+        SIGTERM at once: one by one, the last ones would wait for a quorum already gone."""
+        pids: list[tuple[KafkaNode, int]] = []
+        for size in SIZES:
+            cluster = self if size == self.brokers else LocalKafka(self.settings, size, self.lib)
+            pids += [(n, pid) for n in cluster.nodes if (pid := n.pid())]
+        for _node, pid in pids:
+            os.kill(pid, signal.SIGTERM)
+        for node, pid in pids:
+            stop_pid(pid, timeout=60)  # already asked; kills what has not stopped by then
+            node.pid_file.unlink(missing_ok=True)
+        return bool(pids)
+
+    def stop_node(self, node_id: int, *, kill: bool = False) -> bool:
+        """Stop one node cleanly, or with SIGKILL (fault tests); whether it ran."""
+        node = self.nodes[node_id - 1]
+        pid = node.pid()
+        if pid is None:
+            node.pid_file.unlink(missing_ok=True)
             return False
-        assert pid is not None
-        stop_pid(pid, timeout=60)
-        self.pid_file.unlink(missing_ok=True)
+        if kill:
+            os.kill(pid, signal.SIGKILL)
+            wait_until(
+                lambda: not pid_alive(pid),
+                timeout=10,
+                alive=lambda: True,
+                what=f"Kafka node {node_id}",
+                log_path=node.server_log,
+            )
+        else:
+            stop_pid(pid, timeout=60)
+        node.pid_file.unlink(missing_ok=True)
         return True

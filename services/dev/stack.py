@@ -12,32 +12,38 @@ from services.settings import Settings
 Progress = Callable[[str], None]
 
 
-def up(settings: Settings, progress: Progress = print) -> dict[str, float]:
-    """Start PostgreSQL and Kafka (each only if not running); seconds each took."""
-    timings: dict[str, float] = {}
+def up(settings: Settings, progress: Progress = print, brokers: int | None = None) -> LocalKafka:
+    """Start PostgreSQL and Kafka (each only if not running); the Kafka cluster started."""
     settings.ensure_secrets()
-    for name, server in (("postgres", LocalPostgres(settings)), ("kafka", LocalKafka(settings))):
+    postgres, kafka = LocalPostgres(settings), LocalKafka(settings, brokers)
+    for name, server, was_running in (
+        ("postgres", postgres, postgres.status().running),
+        ("kafka", kafka, kafka.running),
+    ):
         started = time.monotonic()
-        was_running = server.status().running
         server.up(progress)
-        timings[name] = time.monotonic() - started
-        state = "already running" if was_running else "ready"
-        progress(f"{name}: {state} ({timings[name]:.1f} s)")
-    return timings
+        took = time.monotonic() - started
+        progress(f"{name}: {'already running' if was_running else 'ready'} ({took:.1f} s)")
+    return kafka
 
 
 def down(settings: Settings, progress: Progress = print) -> None:
-    for name, server in (("kafka", LocalKafka(settings)), ("postgres", LocalPostgres(settings))):
-        stopped = server.down()
-        progress(f"{name}: {'stopped' if stopped else 'was not running'}")
+    progress(f"kafka: {'stopped' if LocalKafka(settings).down() else 'was not running'}")
+    postgres = LocalPostgres(settings).down()
+    progress(f"postgres: {'stopped' if postgres else 'was not running'}")
 
 
 def status_lines(settings: Settings) -> tuple[list[str], bool]:
     """One line per server (name, state, address, pid, log) and whether all run."""
-    lines, all_up = [], True
-    for name, server in (("kafka", LocalKafka(settings)), ("postgres", LocalPostgres(settings))):
-        st = server.status()
-        all_up &= st.running
-        state = f"running  pid {st.pid}" if st.running else "stopped"
-        lines.append(f"{name:<9} {state:<18} {st.address:<22} log {st.log}")
-    return lines, all_up
+    kafka = LocalKafka(settings)
+    rows = [
+        (f"kafka-{s.node_id}" if kafka.brokers > 1 else "kafka", s.running, s.pid, s.address, s.log)
+        for s in kafka.status()
+    ]
+    pg = LocalPostgres(settings).status()
+    rows.append(("postgres", pg.running, pg.pid, pg.address, pg.log))
+    lines = [
+        f"{name:<9} {f'running  pid {pid}' if running else 'stopped':<18} {address:<22} log {log}"
+        for name, running, pid, address, log in rows
+    ]
+    return lines, all(row[1] for row in rows)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
 
 import httpx
 
@@ -14,6 +17,10 @@ from services.settings import Settings
 from services.simulate.scenarios import Call, Scenarios
 
 CONCURRENCY = 32
+# A channel system retries a call Kafka could not take (503) or that never got an answer,
+# with the same payload and so the same event ids; this long, then it gives up and counts
+# an error.
+RETRY_FOR = 90.0
 
 
 async def simulate(
@@ -24,8 +31,11 @@ async def simulate(
     seed: int | None,
     progress: bool = True,
     base_url: str | None = None,
+    acks: Path | None = None,
 ) -> int:
-    """Send `rate` calls per second for `duration` seconds (0: until interrupted)."""
+    """Send `rate` calls per second for `duration` seconds (0: until interrupted).
+    With `acks`, every accepted call's ids are appended there as a JSON line at once, so
+    an audit can check that each acknowledged event reached the read model."""
     if rate <= 0:
         print("simulate: --rate must be above 0", file=sys.stderr)
         return 2
@@ -37,6 +47,7 @@ async def simulate(
     started = time.monotonic()
     interactive = progress and sys.stdout.isatty()
 
+    ack_log = acks.open("a", buffering=1) if acks else None
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client:
         await _wait_for_api(client)
         tasks: set[asyncio.Task[None]] = set()
@@ -45,7 +56,7 @@ async def simulate(
             while duration <= 0 or time.monotonic() - started < duration:
                 call = scenarios.next(datetime.now(UTC))
                 await gate.acquire()
-                task = asyncio.create_task(_send(client, call, stats, gate))
+                task = asyncio.create_task(_send(client, call, stats, gate, ack_log))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
                 sent += 1
@@ -58,6 +69,8 @@ async def simulate(
         finally:
             if tasks:
                 await asyncio.gather(*tasks, return_exceptions=True)
+            if ack_log:
+                ack_log.close()
     _progress(stats, sent, started, interactive)
     if interactive:
         print()
@@ -78,29 +91,59 @@ async def _wait_for_api(client: httpx.AsyncClient, patience: float = 60) -> None
 
 
 async def _send(
-    client: httpx.AsyncClient, call: Call, stats: Counter[str], gate: asyncio.Semaphore
+    client: httpx.AsyncClient,
+    call: Call,
+    stats: Counter[str],
+    gate: asyncio.Semaphore,
+    ack_log: TextIO | None = None,
 ) -> None:
     try:
-        if isinstance(call.body, bytes):
-            response = await client.post(
-                f"/v1/ingest/{call.channel}",
-                content=call.body,
-                headers={"Content-Type": call.content_type},
-            )
-        else:
-            response = await client.post(f"/v1/ingest/{call.channel}", json=call.body)
         stats[call.channel] += 1
-        if response.status_code == 202:
+        response = await _post_with_retries(client, call, stats)
+        if response is None:
+            stats["error"] += 1
+        elif response.status_code == 202:
             stats["accepted"] += 1
+            if ack_log:
+                answer = response.json()
+                line = {"channel": call.channel, "ids": answer["ids"], "at": time.time()}
+                ack_log.write(json.dumps({**line, "customer_key": answer["customer_key"]}) + "\n")
         elif 400 <= response.status_code < 500:
             stats["rejected"] += 1
             print(f"\nsimulate: {call.channel} rejected: {response.text[:300]}", file=sys.stderr)
         else:
             stats["error"] += 1
-    except httpx.HTTPError:
-        stats["error"] += 1
     finally:
         gate.release()
+
+
+async def _post_with_retries(
+    client: httpx.AsyncClient, call: Call, stats: Counter[str]
+) -> httpx.Response | None:
+    """The answer to `call`, retried on 5xx and on no answer at all; None when it never
+    got one within RETRY_FOR seconds."""
+    started, attempt = time.monotonic(), 0
+    while True:
+        try:
+            if isinstance(call.body, bytes):
+                response = await client.post(
+                    f"/v1/ingest/{call.channel}",
+                    content=call.body,
+                    headers={"Content-Type": call.content_type},
+                )
+            else:
+                response = await client.post(f"/v1/ingest/{call.channel}", json=call.body)
+            if response.status_code < 500:
+                return response
+            wait = float(response.headers.get("Retry-After", "1"))
+        except httpx.HTTPError:
+            wait = 0.5
+            response = None
+        attempt += 1
+        if time.monotonic() - started + wait > RETRY_FOR:
+            return response
+        stats["retried"] += 1
+        await asyncio.sleep(min(wait * attempt, 5.0))
 
 
 def _progress(stats: Counter[str], sent: int, started: float, interactive: bool) -> None:
@@ -108,7 +151,8 @@ def _progress(stats: Counter[str], sent: int, started: float, interactive: bool)
     channels = " ".join(f"{c} {stats[c]}" for c in ("phone", "counter", "web", "email"))
     line = (
         f"[{elapsed:7.1f}s] sent {sent}  accepted {stats['accepted']}  "
-        f"rejected {stats['rejected']}  errors {stats['error']}  | {channels}  | "
+        f"rejected {stats['rejected']}  retried {stats['retried']}  errors {stats['error']}  "
+        f"| {channels}  | "
         f"{sent / elapsed if elapsed else 0:.1f}/s"
     )
     print(("\r" + line) if interactive else line, end="" if interactive else "\n", flush=True)
