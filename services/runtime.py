@@ -1,4 +1,4 @@
-"""What every long-running process shares: logging, a /metrics port, clean shutdown."""
+"""What every long-running process shares: logging, a probe port, clean shutdown."""
 
 from __future__ import annotations
 
@@ -7,24 +7,35 @@ import logging
 import signal
 from collections.abc import Callable, Coroutine
 from typing import Any
-
-from prometheus_client import start_http_server
+from wsgiref.simple_server import WSGIServer
 
 from services.dev.processes import require_port_free
+from services.probes import Ready, start_probe_server
 
 log = logging.getLogger(__name__)
 
 
-def serve_metrics(port: int, process: str) -> None:
-    """Prometheus text format on 127.0.0.1:<port>/metrics for this process alone."""
+def serve_metrics(
+    port: int, process: str, ready: Ready | None = None, *, host: str = "127.0.0.1"
+) -> WSGIServer:
+    """/metrics, /healthz and /readyz on host:port for this process alone.
+
+    `ready` answers /readyz (None: ready whenever the process serves). `host` is
+    CONTACTMOMENT_BIND_HOST: loopback unless a container image widens it."""
     variable = f"CONTACTMOMENT_{process.upper()}_METRICS_PORT"
-    require_port_free("127.0.0.1", port, f"the {process} metrics endpoint", variable)
-    start_http_server(port, addr="127.0.0.1")
+    require_port_free(host, port, f"the {process} metrics endpoint", variable)
+    server = start_probe_server(host, port, ready)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
-    log.info("%s metrics on http://127.0.0.1:%d/metrics", process, port)
+    log.info(
+        "%s metrics on http://%s:%d/metrics (also /healthz, /readyz)",
+        process,
+        host,
+        server.server_port,
+    )
+    return server
 
 
 def run_until_signal(main: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> int:

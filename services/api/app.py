@@ -50,9 +50,9 @@ def create_app(
         server = None
         if smtp:
             server = await start_smtp(
-                ingest, "127.0.0.1", settings.smtp_port, settings.max_email_bytes
+                ingest, settings.bind_host, settings.smtp_port, settings.max_email_bytes
             )
-            log.info("SMTP ingress listening on 127.0.0.1:%d", settings.smtp_port)
+            log.info("SMTP ingress listening on %s:%d", settings.bind_host, settings.smtp_port)
         try:
             yield
         finally:
