@@ -211,7 +211,7 @@ class DeadlineSignal(EventData):
 
     request_id: RequestId
     request_type: RequestType
-    department: Text | None
+    department: Text | None = None  # a request need not have one; encoded without it
     opened_at: AwareDatetime
     due_at: AwareDatetime
     norm: Text

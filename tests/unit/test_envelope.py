@@ -1,6 +1,7 @@
 """Every event type round-trips through the CloudEvents SDK; bad records name the field."""
 
 import json
+import typing
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,7 +10,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas.envelope import InvalidEvent, decode, encode, new_event
-from schemas.events import ContactRecorded, EventType, RequestExtended
+from schemas.events import (
+    DATA_MODELS,
+    ContactRecorded,
+    DeadlineBreached,
+    EventType,
+    RequestExtended,
+)
 from schemas.identifiers import IdentifierKind
 from schemas.keys import Pseudonymiser, customer_key
 from tests.strategies import aware, event_data
@@ -117,3 +124,43 @@ def test_garbage_is_rejected_with_a_reason(raw: bytes) -> None:
     with pytest.raises(InvalidEvent) as exc:
         decode(raw)
     assert exc.value.reason
+
+
+def _nullable(annotation: Any) -> bool:
+    return type(None) in typing.get_args(annotation)
+
+
+@pytest.mark.parametrize(
+    "model", sorted(set(DATA_MODELS.values()), key=lambda m: m.__name__), ids=lambda m: m.__name__
+)
+def test_a_field_that_may_be_none_may_also_be_absent(model: type) -> None:
+    """The encoder leaves None out of the JSON, so a field that admits None must have a
+    default, or its own events fail to decode (a breach of a request without department
+    once went to the dead-letter topic for exactly this)."""
+    required = [
+        name
+        for name, field in model.model_fields.items()
+        if _nullable(field.annotation) and field.is_required()
+    ]
+    assert required == []
+
+
+def test_a_breach_without_department_round_trips() -> None:
+    data = DeadlineBreached(
+        request_id="req-1",
+        request_type="callback",
+        department=None,
+        opened_at=WHEN,
+        due_at=WHEN,
+        norm="PT4S",
+        detected_at=WHEN,
+    )
+    event = new_event(
+        EventType.DEADLINE_BREACHED,
+        source="urn:contactmoment:worker",
+        source_id="req-1",
+        subject=KEY,
+        time=WHEN,
+        data=data,
+    )
+    assert decode(encode(event)) == event
