@@ -155,6 +155,8 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from streams.clock.norms import load as load_norms
 
     catalogue = load_norms(settings.service_norms)
+    datadir = settings.local_dir / "worker"  # RocksDB stores; faust expects the directory
+    datadir.mkdir(parents=True, exist_ok=True)
     # Co-partitioned with the events: ticks and table changelogs, created before faust runs.
     own = internal_topics(args.app_id)
     asyncio.run(create_topics(settings.kafka_bootstrap, settings.topic_partitions, own))
@@ -165,7 +167,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         partitions=settings.topic_partitions,
         app_id=args.app_id,
         store=args.store,
-        datadir=str(settings.local_dir / "worker"),
+        datadir=str(datadir),
         offset_reset=args.offset_reset,
         events_topic=args.events_topic,
         deadletter_topic=args.deadletter_topic,

@@ -104,6 +104,10 @@ def create_app(
         # A crashed worker's partitions move on after 10 s instead of faust's 60 s default.
         broker_session_timeout=10.0,
         broker_heartbeat_interval=3.0,
+        # Each table partition also lives, kept current from its changelog, on one other
+        # worker of the group: when its owner dies, that worker takes over without first
+        # reading the whole changelog (faust's default, stated because failover relies on it).
+        table_standby_replicas=1,
     )
     raw: dict[str, Any] = {
         "key_type": bytes,

@@ -13,10 +13,17 @@ from pathlib import Path
 
 from services.dev.errors import StackError
 
+# Servers started by this process. Kept so they can be reaped when they exit (the fault
+# tests kill and restart servers from one process) and so that a dropped Popen of a server
+# that is meant to outlive us does not warn.
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
 
 def pid_alive(pid: int | None) -> bool:
     if not pid:
         return False
+    if pid in _CHILDREN:
+        return _CHILDREN[pid].poll() is None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -81,6 +88,7 @@ def start_detached(argv: list[str], log_path: Path, pid_path: Path, cwd: Path) -
             start_new_session=True,
         )
     pid_path.write_text(f"{proc.pid}\n")
+    _CHILDREN[proc.pid] = proc
     return proc.pid
 
 
