@@ -29,8 +29,21 @@ class DeadlineIndex:
         return text.encode() if self.encode else text
 
     def move(self, partition: int, key: str, old: int | None, new: datetime | None) -> int | None:
-        """Re-file `key` from bucket `old` to the second of `new`; returns the new bucket."""
+        """Re-file `key` from bucket `old` to the second of `new`; returns the new bucket.
+
+        A second the sweep has already passed is never visited again, so a transition that
+        is already due (an event processed late: after a takeover, or behind a backlog
+        while ticks ran on) goes to the next second the sweep will visit instead; and a
+        partition never swept yet starts its first sweep at the first second filed."""
         second = math.floor(new.timestamp()) if new else None
+        cursor = self.cursors.get(self._key(str(partition)))
+        if second is not None and cursor is None:
+            # Never swept yet: remember the earliest second filed, the first sweep starts there.
+            fkey = self._key(f"{partition}|floor")
+            floor = self.cursors.get(fkey)
+            self.cursors[fkey] = second - 1 if floor is None else min(floor, second - 1)
+        elif second is not None and cursor is not None and second <= cursor:
+            second = cursor + 1
         if old == second:
             return second
         if old is not None:
@@ -51,7 +64,9 @@ class DeadlineIndex:
         until = math.floor(now)
         ckey = self._key(str(partition))
         start = self.cursors.get(ckey)
-        start = until - 1 if start is None else max(start, until - MAX_CATCH_UP)
+        if start is None:
+            start = self.cursors.pop(self._key(f"{partition}|floor"), until - 1)
+        start = max(start, until - MAX_CATCH_UP)
         for second in range(start + 1, until + 1):
             yield from list(self.buckets.get(self._key(f"{partition}|{second}"), []))
         self.cursors[ckey] = until - 1
