@@ -218,7 +218,8 @@ def create_app(
             if data.direction is Direction.OUTBOUND:
                 await save_clock(partition, rid, requests.touch(state, event.time))
             return []
-        state, out = requests.on_event(state, event, context(state["customer"]))
+        now = datetime.fromtimestamp(clock(), UTC)
+        state, out = requests.on_event(state, event, context(state["customer"]), now)
         await save_clock(partition, rid, state)
         return out
 

@@ -232,17 +232,35 @@ def sweep(state: State, now: datetime, ctx: Context) -> tuple[State, list[Envelo
     return {**state, "emitted": emitted}, out
 
 
-def on_event(state: State, event: Envelope, ctx: Context) -> tuple[State, list[Envelope]]:
+def on_event(
+    state: State, event: Envelope, ctx: Context, now: datetime | None = None
+) -> tuple[State, list[Envelope]]:
     """A lifecycle event of the request: record the step; answer-after-breach → met-late;
-    resolved → ask the customer for feedback."""
+    resolved → ask the customer for feedback.
+
+    The clock runs on event time: a step that happened after the due instant of an open
+    request comes after its breach, even when no tick saw the breach first (the worker was
+    down, or the partition moved). That breach is emitted here, stamped `now`, the moment
+    it was detected. Warnings and reminders are not caught up: they are moot by now."""
     kind = STEP_OF.get(event.type)
     if kind is None or kind == "opened":
         return state, []
     before = current(state, ctx.catalogue)
     start = term_start(state)
+    out: list[Envelope] = []
+    breach_key = f"breached|{start}"
+    if (
+        before.status == "open"
+        and before.due_at
+        and event.time > before.due_at
+        and breach_key not in state["emitted"]
+    ):
+        detected = max(now or event.time, event.time)
+        norm = norm_of(state, ctx.catalogue)
+        out.append(_signal(state, EventType.DEADLINE_BREACHED, before, norm, detected, breach_key))
+        state = {**state, "emitted": [*state["emitted"], breach_key]}
     extension = getattr(event.data, "extension", None)
     state = add_step(state, kind, event.time, extension)
-    out: list[Envelope] = []
     emitted = list(state["emitted"])
     if kind == "answered" and f"breached|{start}" in emitted and f"met-late|{start}" not in emitted:
         emitted.append(f"met-late|{start}")

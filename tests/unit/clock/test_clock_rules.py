@@ -110,6 +110,46 @@ def test_answered_in_time_never_breaches() -> None:
     assert out == []
 
 
+def test_an_answer_after_the_due_instant_that_no_tick_saw_still_breaches_first() -> None:
+    """The worker was down at the due instant: processing the late answer afterwards
+    emits the breach (stamped when detected) and then met-late, each once."""
+    due = datetime(2026, 12, 2, 9, tzinfo=AMSTERDAM)
+    answered = new_event(
+        EventType.REQUEST_ANSWERED,
+        source="urn:contactmoment:test",
+        source_id="a",
+        subject=KEY,
+        time=due + timedelta(minutes=20),
+        data=RequestAnswered(request_id="r1"),
+    )
+    detected = due + timedelta(hours=1)
+    state, out = requests.on_event(callback(), answered, CTX, now=detected)
+    assert kinds(out) == ["breached", "met-late"]
+    breach = out[0].data
+    assert breach.due_at == due and breach.detected_at == detected  # type: ignore[attr-defined]
+    _, again = requests.on_event(state, answered, CTX, now=detected)
+    assert "breached" not in kinds(again)
+    _, later = requests.sweep(state, detected + timedelta(days=3), CTX)
+    assert later == []  # no second breach, and no warning or escalation after the answer
+
+
+def test_the_caught_up_breach_has_the_id_a_tick_would_have_given() -> None:
+    due = datetime(2026, 12, 2, 9, tzinfo=AMSTERDAM)
+    _, ticked = requests.sweep(callback(), due + timedelta(seconds=1), CTX)
+    answered = new_event(
+        EventType.REQUEST_ANSWERED,
+        source="urn:contactmoment:test",
+        source_id="a",
+        subject=KEY,
+        time=due + timedelta(minutes=1),
+        data=RequestAnswered(request_id="r1"),
+    )
+    _, caught_up = requests.on_event(callback(), answered, CTX, now=due + timedelta(hours=1))
+    breach = next(e for e in ticked if e.type is EventType.DEADLINE_BREACHED)
+    assert caught_up[0].type is EventType.DEADLINE_BREACHED
+    assert breach.id == caught_up[0].id  # a crash between the two can never double it
+
+
 def test_repeat_contact_needs_three_within_14_days_and_fires_once() -> None:
     state: dict = {}  # type: ignore[type-arg]
     out_all = []
