@@ -40,6 +40,7 @@ from services.metrics import (
 )
 from streams import customer_view
 from streams.clock import customer_rules, requests
+from streams.clock.deadlines import STEP_OF
 from streams.clock.index import DeadlineIndex
 from streams.clock.norms import Catalogue
 
@@ -183,7 +184,7 @@ def create_app(
         if fresh and event.type is EventType.REQUEST_RESOLVED:
             rid = data.request_id  # type: ignore[attr-defined]
             clock_state = clocks.get(rid.encode())
-            if clock_state:
+            if clock_state and not requests.is_early(clock_state):
                 state = customer_rules.note_resolved(state, clock_state["subject"], event.time)
         customers[key] = state
         for out in linked:
@@ -195,8 +196,9 @@ def create_app(
     async def on_request_event(partition: int, event: Envelope) -> list[Envelope]:
         data = event.data
         if isinstance(data, RequestOpened):
-            if clocks.get(data.request_id.encode()) is None:
-                await save_clock(partition, data.request_id, requests.opened(event))
+            known = clocks.get(data.request_id.encode())
+            if known is None or requests.is_early(known):
+                await save_clock(partition, data.request_id, requests.opened(event, known))
             return []
         if isinstance(data, DocumentIssued):
             doc = {
@@ -212,7 +214,12 @@ def create_app(
             return out
         rid: str | None = getattr(data, "request_id", None)
         state = clocks.get(rid.encode()) if rid else None
-        if state is None or rid is None:
+        if rid is None:
+            return []
+        if (state is None or requests.is_early(state)) and event.type in STEP_OF:
+            clocks[rid.encode()] = requests.early(state, event)  # opened has not come yet
+            return []
+        if state is None or requests.is_early(state):
             return []
         if isinstance(data, ContactRecorded):
             if data.direction is Direction.OUTBOUND:

@@ -8,7 +8,7 @@ an event processed twice never emits twice. Emitted ids derive from those keys.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from schemas.envelope import Envelope, new_event
@@ -38,8 +38,10 @@ class Context:
     preferred_channel: str | None = None
 
 
-def opened(event: Envelope) -> State:
+def opened(event: Envelope, early: State | None = None) -> State:
+    """The clock of a newly opened request, with any steps that arrived before it."""
     data = event.data
+    before = (early or {}).get("early", [])
     return {
         "request_id": data.request_id,  # type: ignore[attr-defined]
         "customer": event.subject,
@@ -47,9 +49,26 @@ def opened(event: Envelope) -> State:
         "subject": data.subject,  # type: ignore[attr-defined]
         "channel": data.channel.value,  # type: ignore[attr-defined]
         "department": data.department,  # type: ignore[attr-defined]
-        "steps": [["opened", event.time.isoformat(), None]],
+        "steps": [["opened", event.time.isoformat(), None], *before],
         "emitted": [],
     }
+
+
+def early(state: State | None, event: Envelope) -> State:
+    """A lifecycle step of a request whose opening has not arrived yet. Channel systems
+    retry calls independently, so a reply can reach Kafka before the message it answers;
+    the step is kept (not indexed: there is no clock yet) until `opened` takes it in."""
+    kind = STEP_OF[event.type]
+    extension = getattr(event.data, "extension", None)
+    steps = (state or {}).get("early", [])
+    return {
+        "request_id": event.data.request_id,  # type: ignore[attr-defined]
+        "early": [*steps, [kind, event.time.isoformat(), extension]],
+    }
+
+
+def is_early(state: State | None) -> bool:
+    return state is not None and "early" in state
 
 
 def norm_of(state: State, catalogue: Catalogue) -> Norm:
@@ -296,4 +315,4 @@ def touch(state: State, at: datetime) -> State:
     return add_step(state, "outbound", at)
 
 
-__all__ = ["Context", "next_instant", "on_event", "opened", "sweep", "timedelta"]
+__all__ = ["Context", "early", "is_early", "next_instant", "on_event", "opened", "sweep"]

@@ -182,3 +182,32 @@ def test_document_expiring_six_weeks_before() -> None:
     assert "paspoort" in out[0].data.message and out[0].data.channel == "web"  # type: ignore[attr-defined]
     _, again = customer_rules.document_expiring(doc, notice + timedelta(days=1), "web")
     assert again == []
+
+
+def test_an_answer_that_arrives_before_its_opening_closes_the_request_when_it_comes() -> None:
+    """Retried ingest calls can reach Kafka out of order: the reply before the question."""
+    answered = new_event(
+        EventType.REQUEST_ANSWERED,
+        source="urn:contactmoment:test",
+        source_id="a",
+        subject=KEY,
+        time=OPENED + timedelta(minutes=5),
+        data=RequestAnswered(request_id="r1"),
+    )
+    waiting = requests.early(None, answered)
+    assert requests.is_early(waiting)
+    opened = new_event(
+        EventType.REQUEST_OPENED,
+        source="urn:contactmoment:test",
+        source_id="1",
+        subject=KEY,
+        time=OPENED,
+        data=RequestOpened(
+            request_id="r1", request_type="callback", subject="Wmo", channel="phone"
+        ),
+    )
+    state = requests.opened(opened, waiting)
+    assert not requests.is_early(state)
+    assert requests.next_instant(state, CATALOGUE) is None  # answered: nothing pending
+    _, out = requests.sweep(state, OPENED + timedelta(days=10), CTX)
+    assert out == []
