@@ -24,6 +24,9 @@ class DeadlineIndex:
     ) -> None:
         self.buckets, self.cursors = buckets, cursors
         self.encode = encode  # faust tables here have bytes keys; dicts may use str keys
+        # partition → the `now` second of the sweep in progress (memory only: a sweep cut
+        # short by a crash starts again from the stored cursor).
+        self.sweeping: dict[int, int] = {}
 
     def _key(self, text: str) -> Any:
         return text.encode() if self.encode else text
@@ -37,7 +40,12 @@ class DeadlineIndex:
         partition never swept yet starts its first sweep at the first second filed."""
         second = math.floor(new.timestamp()) if new else None
         cursor = self.cursors.get(self._key(str(partition)))
-        if second is not None and cursor is None:
+        sweeping = self.sweeping.get(partition)
+        if second is not None and sweeping is not None and second < sweeping:
+            # Re-filed while a sweep runs (the next reminder of a request that was behind):
+            # this sweep may have passed that second already; the next one visits `sweeping`.
+            second = sweeping
+        elif second is not None and cursor is None:
             # Never swept yet: remember the earliest second filed, the first sweep starts there.
             fkey = self._key(f"{partition}|floor")
             floor = self.cursors.get(fkey)
@@ -67,6 +75,10 @@ class DeadlineIndex:
         if start is None:
             start = self.cursors.pop(self._key(f"{partition}|floor"), until - 1)
         start = max(start, until - MAX_CATCH_UP)
-        for second in range(start + 1, until + 1):
-            yield from list(self.buckets.get(self._key(f"{partition}|{second}"), []))
+        self.sweeping[partition] = until
+        try:
+            for second in range(start + 1, until + 1):
+                yield from list(self.buckets.get(self._key(f"{partition}|{second}"), []))
+        finally:
+            del self.sweeping[partition]
         self.cursors[ckey] = until - 1

@@ -33,6 +33,18 @@ def callback() -> dict:  # type: ignore[type-arg]
     return requests.opened(event)
 
 
+def answer(at: datetime):  # type: ignore[no-untyped-def]
+    """The answer to request r1, given at `at`."""
+    return new_event(
+        EventType.REQUEST_ANSWERED,
+        source="urn:contactmoment:test",
+        source_id="a",
+        subject=KEY,
+        time=at,
+        data=RequestAnswered(request_id="r1"),
+    )
+
+
 def kinds(out) -> list[str]:  # type: ignore[no-untyped-def]
     return [
         o.type.value.split(".")[-2]
@@ -70,14 +82,7 @@ def test_ids_are_deterministic_so_a_crash_repeat_is_harmless() -> None:
 
 def test_answer_after_breach_is_met_late_and_resolve_asks_feedback() -> None:
     state, _ = requests.sweep(callback(), datetime(2026, 12, 2, 10, tzinfo=AMSTERDAM), CTX)
-    answered = new_event(
-        EventType.REQUEST_ANSWERED,
-        source="urn:contactmoment:test",
-        source_id="a",
-        subject=KEY,
-        time=datetime(2026, 12, 2, 11, tzinfo=AMSTERDAM),
-        data=RequestAnswered(request_id="r1"),
-    )
+    answered = answer(at=datetime(2026, 12, 2, 11, tzinfo=AMSTERDAM))
     state, out = requests.on_event(state, answered, CTX)
     assert kinds(out) == ["met-late"]
     assert requests.next_instant(state, CATALOGUE) is None  # closed: nothing pending
@@ -96,14 +101,7 @@ def test_answer_after_breach_is_met_late_and_resolve_asks_feedback() -> None:
 
 
 def test_answered_in_time_never_breaches() -> None:
-    answered = new_event(
-        EventType.REQUEST_ANSWERED,
-        source="urn:contactmoment:test",
-        source_id="a",
-        subject=KEY,
-        time=OPENED + timedelta(hours=3),
-        data=RequestAnswered(request_id="r1"),
-    )
+    answered = answer(at=OPENED + timedelta(hours=3))
     state, out = requests.on_event(callback(), answered, CTX)
     assert out == []
     _, out = requests.sweep(state, OPENED + timedelta(days=10), CTX)
@@ -114,14 +112,7 @@ def test_an_answer_after_the_due_instant_that_no_tick_saw_still_breaches_first()
     """The worker was down at the due instant: processing the late answer afterwards
     emits the breach (stamped when detected) and then met-late, each once."""
     due = datetime(2026, 12, 2, 9, tzinfo=AMSTERDAM)
-    answered = new_event(
-        EventType.REQUEST_ANSWERED,
-        source="urn:contactmoment:test",
-        source_id="a",
-        subject=KEY,
-        time=due + timedelta(minutes=20),
-        data=RequestAnswered(request_id="r1"),
-    )
+    answered = answer(at=due + timedelta(minutes=20))
     detected = due + timedelta(hours=1)
     state, out = requests.on_event(callback(), answered, CTX, now=detected)
     assert kinds(out) == ["breached", "met-late"]
@@ -136,14 +127,7 @@ def test_an_answer_after_the_due_instant_that_no_tick_saw_still_breaches_first()
 def test_the_caught_up_breach_has_the_id_a_tick_would_have_given() -> None:
     due = datetime(2026, 12, 2, 9, tzinfo=AMSTERDAM)
     _, ticked = requests.sweep(callback(), due + timedelta(seconds=1), CTX)
-    answered = new_event(
-        EventType.REQUEST_ANSWERED,
-        source="urn:contactmoment:test",
-        source_id="a",
-        subject=KEY,
-        time=due + timedelta(minutes=1),
-        data=RequestAnswered(request_id="r1"),
-    )
+    answered = answer(at=due + timedelta(minutes=1))
     _, caught_up = requests.on_event(callback(), answered, CTX, now=due + timedelta(hours=1))
     breach = next(e for e in ticked if e.type is EventType.DEADLINE_BREACHED)
     assert caught_up[0].type is EventType.DEADLINE_BREACHED
@@ -186,14 +170,7 @@ def test_document_expiring_six_weeks_before() -> None:
 
 def test_an_answer_that_arrives_before_its_opening_closes_the_request_when_it_comes() -> None:
     """Retried ingest calls can reach Kafka out of order: the reply before the question."""
-    answered = new_event(
-        EventType.REQUEST_ANSWERED,
-        source="urn:contactmoment:test",
-        source_id="a",
-        subject=KEY,
-        time=OPENED + timedelta(minutes=5),
-        data=RequestAnswered(request_id="r1"),
-    )
+    answered = answer(at=OPENED + timedelta(minutes=5))
     waiting = requests.early(None, answered)
     assert requests.is_early(waiting)
     opened = new_event(

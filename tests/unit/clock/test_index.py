@@ -68,3 +68,16 @@ def test_the_first_sweep_of_a_partition_starts_at_the_earliest_second_filed() ->
     index.move(0, "sooner", None, at(T0 + 3))
     assert sorted(index.due(0, T0 + 10)) == ["sooner"]
     assert list(index.due(0, T0 + 31)) == ["later"]
+
+
+def test_a_key_refiled_during_a_sweep_into_a_second_it_passed_comes_up_next_sweep() -> None:
+    """A long sweep (after a takeover) fires a question's interim reminder; its next one is
+    also already past. Filed there, it would sit behind the cursor for good."""
+    index = fresh()
+    list(index.due(0, T0))
+    bucket = index.move(0, "question", None, at(T0 + 3))
+    for key in index.due(0, T0 + 20):  # one sweep over 20 seconds
+        assert key == "question"
+        bucket = index.move(0, key, bucket, at(T0 + 6))  # next reminder: passed already
+    assert bucket == T0 + 20
+    assert list(index.due(0, T0 + 20.3)) == ["question"]
