@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CM := .venv/bin/contactmoment
 PY := .venv/bin/python
 
-.PHONY: help install up run test test-tools unit integration lint typecheck schemas down status bench clean
+.PHONY: help install up run test test-tools unit integration lint typecheck schemas down status bench bench-cluster soak clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -46,6 +46,14 @@ down: install ## stop the local stack (data stays in .local/)
 bench: up ## benchmarks against the local stack; JSON results in benchmarks/results/
 	@$(PY) -m benchmarks.ingest
 	@$(PY) -m benchmarks.view
+	@$(PY) -m benchmarks.clock
+
+bench-cluster: up ## one vs two workers on a three-broker stack of its own; ingest → visible latency
+	@$(PY) -m benchmarks.cluster
+
+SOAK_MINUTES ?= 30
+soak: up ## simulator + broker/worker/database/stack faults on a schedule, then an audit (not in CI)
+	@$(PY) -m tests.faults.soak --minutes $(SOAK_MINUTES)
 
 clean: down ## stop the stack and delete .local/ (all local data)
 	rm -rf .local
