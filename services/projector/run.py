@@ -32,6 +32,10 @@ RETRYABLE = (
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,
     asyncpg.InterfaceError,
+    # A restart of the server: shutdown notices, and a pooled connection that was cut
+    # mid-protocol ("cannot switch to state …") which asyncpg reports as an internal error.
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.InternalClientError,
     TimeoutError,
 )
 
@@ -150,6 +154,8 @@ class Projector:
             except RETRYABLE as exc:
                 if stop.is_set():
                     raise
+                # Connections that lived through the outage may be half-broken: start over.
+                await pool.expire_connections()
                 log.warning(
                     "projector: PostgreSQL unavailable (%s); retrying the batch of %d "
                     "in %.1f s, offsets not committed",

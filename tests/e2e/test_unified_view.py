@@ -3,7 +3,7 @@ through HTTP only (ingest API → Kafka → projector → PostgreSQL → staff A
 
 import asyncio
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -154,7 +154,7 @@ async def test_request_worklist_and_staff_actions(client: httpx.AsyncClient) -> 
         "call_id": f"cb-{r.tag}",
         "direction": "inbound",
         "caller": r.phone,
-        "started_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
+        "started_at": datetime.now(UTC).isoformat(),
         "queue": f"Team-{r.tag}",
         "outcome": "callback-requested",
         "callback": {"phone": r.phone},
@@ -187,7 +187,15 @@ async def test_request_worklist_and_staff_actions(client: httpx.AsyncClient) -> 
         "request.acknowledged",
         "request.answered",
     ]
-    assert body["acknowledged_at"] and body["answered_at"] and body["breached"] is False
+    assert body["acknowledged_at"] and body["answered_at"]
+    # The e2e callback norm is 4 s: whether this answer was late depends on the machine.
+    # The worker's breach signal must agree with the read model's due and answer times.
+    late = datetime.fromisoformat(body["answered_at"]) > datetime.fromisoformat(body["due_at"])
+    if late:
+        detail = await eventually(
+            lambda: client.get(f"/v1/requests/{rid}"), lambda resp: resp.json()["breached"]
+        )
+    assert detail.json()["breached"] is late
     closed = await client.get(
         "/v1/requests", params={"status": "closed", "department": f"Team-{r.tag}"}
     )

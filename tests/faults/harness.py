@@ -197,6 +197,15 @@ class FaultStack:
                 process.stop()
         self.workers.clear()
 
+    def exited(self) -> list[str]:
+        """Processes of the stack that died on their own (a fault must not kill them)."""
+        named = {"api": self.api, "projector": self.projector, **self.workers}
+        return [
+            f"{name} (exit {p.process.returncode}):\n{p.log()[-1500:]}"
+            for name, p in named.items()
+            if p is not None and p.process.poll() is not None
+        ]
+
     def simulate(self, seconds: float, rate: float, acks: Path) -> RunningProcess:
         args = ["simulate", "--rate", str(rate), "--duration", str(seconds), "--acks", str(acks)]
         # A new seed each run: the same seed repeats the same calls, and so the same event

@@ -58,6 +58,7 @@ def under_load(
     simulator.process.send_signal(signal.SIGINT)
     simulator.process.wait(timeout=120)
     until = time.time()
+    assert stack.exited() == [], "a process of the stack died during the fault"
     audit = stack.audit(acks, due_since=since, due_until=until)
     figures |= {
         "ingest_stall_s": round(ack_gaps(acks, fault_at, until), 2),
