@@ -1,10 +1,15 @@
-"""Due instants in the read model: the same pure clock the stream runs, from each request's
-history as the projector stored it. A closed request keeps the due instant it had when it
-was closed (what "answered within norm" is measured against)."""
+"""Due instants and lifecycle in the read model, from each request's history as the projector
+stored it: the same pure clock the stream runs. A closed request keeps the due instant it
+had when it was closed (what "answered within norm" is measured against).
+
+Both are folded from the whole history in time order, so the order in which the events
+arrived does not matter: channel systems retry calls independently, and an answer can reach
+Kafka before the question it answers."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
@@ -31,6 +36,44 @@ def due_at(
     return schedule(norm, catalogue.calendar, steps[:closing] if closing else steps).due_at
 
 
+# Step kind → (new status, the statuses it may come from, what it stamps).
+MOVES: dict[str, tuple[str, frozenset[str], str | None]] = {
+    "answered": ("answered", frozenset({"open", "suspended"}), "answered"),
+    "resolved": ("resolved", frozenset({"open", "suspended", "answered"}), "closed"),
+    "withdrawn": ("withdrawn", frozenset({"open", "suspended", "answered"}), "closed"),
+    "reopened": ("open", frozenset({"answered", "resolved", "withdrawn"}), "reopened"),
+    "suspended": ("suspended", frozenset({"open"}), None),
+    "resumed": ("open", frozenset({"suspended"}), None),
+}
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    status: str
+    acknowledged_at: datetime | None
+    answered_at: datetime | None
+    closed_at: datetime | None
+
+
+def lifecycle(steps: list[Step]) -> Lifecycle:
+    """Status and timestamps of a request from its steps (sorted by time)."""
+    status, acknowledged, answered, closed = "open", None, None, None
+    for step in steps:
+        if step.kind == "acknowledged":
+            acknowledged = acknowledged or step.at
+        move = MOVES.get(step.kind)
+        if move is None or status not in move[1]:
+            continue  # a repeated or impossible step changes nothing
+        status, stamp = move[0], move[2]
+        if stamp == "answered":
+            answered = closed = step.at
+        elif stamp == "closed":
+            closed = step.at
+        elif stamp == "reopened":
+            answered = closed = None
+    return Lifecycle(status, acknowledged, answered, closed)
+
+
 async def refresh(conn: asyncpg.Connection, catalogue: Catalogue, ids: Iterable[str]) -> None:
     ids = sorted(set(ids))
     if not ids:
@@ -50,5 +93,15 @@ async def refresh(conn: asyncpg.Connection, catalogue: Catalogue, ids: Iterable[
         )
         if kind:
             entry[1].append(Step(kind, row["occurred_at"], row["extension"]))
-    updates = [(rid, due_at(catalogue, *meta, steps)) for rid, (meta, steps) in per_request.items()]
-    await conn.executemany("UPDATE requests SET due_at = $2 WHERE request_id = $1", updates)
+    updates = []
+    for rid, (meta, steps) in per_request.items():
+        life = lifecycle(steps)
+        due = due_at(catalogue, *meta, steps)
+        updates.append(
+            (rid, due, life.status, life.acknowledged_at, life.answered_at, life.closed_at)
+        )
+    await conn.executemany(
+        "UPDATE requests SET due_at = $2, status = $3, acknowledged_at = $4, answered_at = $5,"
+        " closed_at = $6 WHERE request_id = $1",
+        updates,
+    )

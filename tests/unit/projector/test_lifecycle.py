@@ -1,0 +1,43 @@
+"""A request's status in the read model does not depend on the order its events arrived."""
+
+from datetime import UTC, datetime, timedelta
+
+from services.projector.due import lifecycle
+from streams.clock.deadlines import Step
+
+T0 = datetime(2026, 11, 30, 9, tzinfo=UTC)
+
+
+def step(kind: str, minutes: int) -> Step:
+    return Step(kind, T0 + timedelta(minutes=minutes), None)
+
+
+def test_opened_answered_resolved() -> None:
+    life = lifecycle([step("opened", 0), step("acknowledged", 5), step("answered", 10)])
+    assert (life.status, life.acknowledged_at, life.answered_at, life.closed_at) == (
+        "answered",
+        T0 + timedelta(minutes=5),
+        T0 + timedelta(minutes=10),
+        T0 + timedelta(minutes=10),
+    )
+    life = lifecycle([step("opened", 0), step("answered", 10), step("resolved", 20)])
+    assert (life.status, life.answered_at, life.closed_at) == (
+        "resolved",
+        T0 + timedelta(minutes=10),
+        T0 + timedelta(minutes=20),
+    )
+
+
+def test_reopened_clears_the_answer_and_suspension_is_undone_by_resume() -> None:
+    life = lifecycle([step("opened", 0), step("answered", 1), step("reopened", 2)])
+    assert (life.status, life.answered_at, life.closed_at) == ("open", None, None)
+    life = lifecycle([step("opened", 0), step("suspended", 1), step("resumed", 2)])
+    assert life.status == "open"
+    assert lifecycle([step("opened", 0), step("suspended", 1)]).status == "suspended"
+
+
+def test_impossible_steps_change_nothing() -> None:
+    life = lifecycle([step("opened", 0), step("resumed", 1), step("reopened", 2)])
+    assert (life.status, life.closed_at) == ("open", None)
+    life = lifecycle([step("opened", 0), step("withdrawn", 1), step("answered", 2)])
+    assert (life.status, life.answered_at) == ("withdrawn", None)
