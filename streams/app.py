@@ -197,9 +197,12 @@ def create_app(
         data = event.data
         if isinstance(data, RequestOpened):
             known = clocks.get(data.request_id.encode())
-            if known is None or requests.is_early(known):
-                await save_clock(partition, data.request_id, requests.opened(event, known))
-            return []
+            if known is not None and not requests.is_early(known):
+                return []
+            now = datetime.fromtimestamp(clock(), UTC)
+            fresh, out = requests.opened_with(event, known, context(event.subject), now)
+            await save_clock(partition, data.request_id, fresh)
+            return out
         if isinstance(data, DocumentIssued):
             doc = {
                 "doc": True,

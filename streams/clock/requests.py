@@ -38,10 +38,9 @@ class Context:
     preferred_channel: str | None = None
 
 
-def opened(event: Envelope, early: State | None = None) -> State:
-    """The clock of a newly opened request, with any steps that arrived before it."""
+def opened(event: Envelope) -> State:
+    """The clock of a newly opened request."""
     data = event.data
-    before = (early or {}).get("early", [])
     return {
         "request_id": data.request_id,  # type: ignore[attr-defined]
         "customer": event.subject,
@@ -49,7 +48,7 @@ def opened(event: Envelope, early: State | None = None) -> State:
         "subject": data.subject,  # type: ignore[attr-defined]
         "channel": data.channel.value,  # type: ignore[attr-defined]
         "department": data.department,  # type: ignore[attr-defined]
-        "steps": [["opened", event.time.isoformat(), None], *before],
+        "steps": [["opened", event.time.isoformat(), None]],
         "emitted": [],
     }
 
@@ -69,6 +68,19 @@ def early(state: State | None, event: Envelope) -> State:
 
 def is_early(state: State | None) -> bool:
     return state is not None and "early" in state
+
+
+def opened_with(
+    event: Envelope, waiting: State | None, ctx: Context, now: datetime
+) -> tuple[State, list[Envelope]]:
+    """The clock of a newly opened request, taking in the steps that arrived before it in
+    time order, each as if it had come after the opening (an answer after the due instant
+    is still a breach and met-late)."""
+    state, out = opened(event), []
+    for kind, at, extension in sorted((waiting or {}).get("early", []), key=lambda s: s[1]):
+        state, more = step(state, kind, datetime.fromisoformat(at), extension, ctx, now)
+        out += more
+    return state, out
 
 
 def norm_of(state: State, catalogue: Catalogue) -> Norm:
@@ -264,6 +276,19 @@ def on_event(
     kind = STEP_OF.get(event.type)
     if kind is None or kind == "opened":
         return state, []
+    extension = getattr(event.data, "extension", None)
+    return step(state, kind, event.time, extension, ctx, now)
+
+
+def step(
+    state: State,
+    kind: str,
+    at: datetime,
+    extension: str | None,
+    ctx: Context,
+    now: datetime | None = None,
+) -> tuple[State, list[Envelope]]:
+    """One lifecycle step at event time `at` (see `on_event`)."""
     before = current(state, ctx.catalogue)
     start = term_start(state)
     out: list[Envelope] = []
@@ -271,15 +296,14 @@ def on_event(
     if (
         before.status == "open"
         and before.due_at
-        and event.time > before.due_at
+        and at > before.due_at
         and breach_key not in state["emitted"]
     ):
-        detected = max(now or event.time, event.time)
+        detected = max(now or at, at)
         norm = norm_of(state, ctx.catalogue)
         out.append(_signal(state, EventType.DEADLINE_BREACHED, before, norm, detected, breach_key))
         state = {**state, "emitted": [*state["emitted"], breach_key]}
-    extension = getattr(event.data, "extension", None)
-    state = add_step(state, kind, event.time, extension)
+    state = add_step(state, kind, at, extension)
     emitted = list(state["emitted"])
     if kind == "answered" and f"breached|{start}" in emitted and f"met-late|{start}" not in emitted:
         emitted.append(f"met-late|{start}")
@@ -289,7 +313,7 @@ def on_event(
                 EventType.DEADLINE_MET_LATE,
                 before,
                 norm_of(state, ctx.catalogue),
-                event.time,
+                at,
                 f"met-late|{start}",
             )
         )
@@ -301,7 +325,7 @@ def on_event(
                 NotificationKind.FEEDBACK_REQUEST,
                 Audience.CUSTOMER,
                 f"{state['request_id']}|{start}",
-                event.time,
+                at,
                 text("feedback-request", "customer", subject=state["subject"]),
                 channel=ctx.preferred_channel or state["channel"],
                 request_id=state["request_id"],
@@ -315,4 +339,14 @@ def touch(state: State, at: datetime) -> State:
     return add_step(state, "outbound", at)
 
 
-__all__ = ["Context", "early", "is_early", "next_instant", "on_event", "opened", "sweep"]
+__all__ = [
+    "Context",
+    "early",
+    "is_early",
+    "next_instant",
+    "on_event",
+    "opened",
+    "opened_with",
+    "step",
+    "sweep",
+]

@@ -168,10 +168,8 @@ def test_document_expiring_six_weeks_before() -> None:
     assert again == []
 
 
-def test_an_answer_that_arrives_before_its_opening_closes_the_request_when_it_comes() -> None:
-    """Retried ingest calls can reach Kafka out of order: the reply before the question."""
-    answered = answer(at=OPENED + timedelta(minutes=5))
-    waiting = requests.early(None, answered)
+def early_answer_then_opening(answered_after: timedelta):  # type: ignore[no-untyped-def]
+    waiting = requests.early(None, answer(at=OPENED + answered_after))
     assert requests.is_early(waiting)
     opened = new_event(
         EventType.REQUEST_OPENED,
@@ -183,8 +181,23 @@ def test_an_answer_that_arrives_before_its_opening_closes_the_request_when_it_co
             request_id="r1", request_type="callback", subject="Wmo", channel="phone"
         ),
     )
-    state = requests.opened(opened, waiting)
-    assert not requests.is_early(state)
+    now = OPENED + timedelta(days=5)
+    return requests.opened_with(opened, waiting, CTX, now)
+
+
+def test_an_answer_that_arrives_before_its_opening_closes_the_request_when_it_comes() -> None:
+    """Retried ingest calls can reach Kafka out of order: the reply before the question."""
+    state, out = early_answer_then_opening(timedelta(minutes=5))
+    assert out == [] and not requests.is_early(state)
     assert requests.next_instant(state, CATALOGUE) is None  # answered: nothing pending
     _, out = requests.sweep(state, OPENED + timedelta(days=10), CTX)
     assert out == []
+
+
+def test_an_early_answer_given_after_the_due_instant_is_still_a_breach() -> None:
+    """Due Wednesday 09:00 (two workdays); answered Thursday, and that answer reached the
+    worker before the opening did: breach and met-late when the opening comes."""
+    state, out = early_answer_then_opening(timedelta(days=3))
+    assert kinds(out) == ["breached", "met-late"]
+    _, later = requests.sweep(state, OPENED + timedelta(days=10), CTX)
+    assert later == []
