@@ -16,7 +16,12 @@ OPENED = datetime(2026, 11, 30, 9, tzinfo=AMSTERDAM)  # Monday 09:00: due Wednes
 
 
 def callback() -> dict:  # type: ignore[type-arg]
-    event = new_event(
+    return requests.opened(opening())
+
+
+def opening():  # type: ignore[no-untyped-def]
+    """Callback request r1, opened Monday 09:00."""
+    return new_event(
         EventType.REQUEST_OPENED,
         source="urn:contactmoment:test",
         source_id="1",
@@ -30,7 +35,6 @@ def callback() -> dict:  # type: ignore[type-arg]
             department="KCC",
         ),
     )
-    return requests.opened(event)
 
 
 def answer(at: datetime):  # type: ignore[no-untyped-def]
@@ -171,18 +175,7 @@ def test_document_expiring_six_weeks_before() -> None:
 def early_answer_then_opening(answered_after: timedelta):  # type: ignore[no-untyped-def]
     waiting = requests.early(None, answer(at=OPENED + answered_after))
     assert requests.is_early(waiting)
-    opened = new_event(
-        EventType.REQUEST_OPENED,
-        source="urn:contactmoment:test",
-        source_id="1",
-        subject=KEY,
-        time=OPENED,
-        data=RequestOpened(
-            request_id="r1", request_type="callback", subject="Wmo", channel="phone"
-        ),
-    )
-    now = OPENED + timedelta(days=5)
-    return requests.opened_with(opened, waiting, CTX, now)
+    return requests.opened_with(opening(), waiting, CTX, OPENED + timedelta(days=5))
 
 
 def test_an_answer_that_arrives_before_its_opening_closes_the_request_when_it_comes() -> None:
