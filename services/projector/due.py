@@ -53,25 +53,26 @@ class Lifecycle:
     acknowledged_at: datetime | None
     answered_at: datetime | None
     closed_at: datetime | None
+    changed_at: datetime | None  # the last step that changed any of the above
 
 
 def lifecycle(steps: list[Step]) -> Lifecycle:
     """Status and timestamps of a request from its steps (sorted by time)."""
-    status, acknowledged, answered, closed = "open", None, None, None
+    status, acknowledged, answered, closed, changed = "open", None, None, None, None
     for step in steps:
         if step.kind == "acknowledged":
-            acknowledged = acknowledged or step.at
+            acknowledged, changed = acknowledged or step.at, step.at
         move = MOVES.get(step.kind)
         if move is None or status not in move[1]:
             continue  # a repeated or impossible step changes nothing
-        status, stamp = move[0], move[2]
+        status, stamp, changed = move[0], move[2], step.at
         if stamp == "answered":
             answered = closed = step.at
         elif stamp == "closed":
             closed = step.at
         elif stamp == "reopened":
             answered = closed = None
-    return Lifecycle(status, acknowledged, answered, closed)
+    return Lifecycle(status, acknowledged, answered, closed, changed)
 
 
 async def refresh(conn: asyncpg.Connection, catalogue: Catalogue, ids: Iterable[str]) -> None:
@@ -98,10 +99,19 @@ async def refresh(conn: asyncpg.Connection, catalogue: Catalogue, ids: Iterable[
         life = lifecycle(steps)
         due = due_at(catalogue, *meta, steps)
         updates.append(
-            (rid, due, life.status, life.acknowledged_at, life.answered_at, life.closed_at)
+            (
+                rid,
+                due,
+                life.status,
+                life.acknowledged_at,
+                life.answered_at,
+                life.closed_at,
+                life.changed_at,
+            )
         )
     await conn.executemany(
         "UPDATE requests SET due_at = $2, status = $3, acknowledged_at = $4, answered_at = $5,"
-        " closed_at = $6 WHERE request_id = $1",
+        " closed_at = $6, updated_at = GREATEST(updated_at, COALESCE($7, updated_at))"
+        " WHERE request_id = $1",
         updates,
     )

@@ -1,9 +1,9 @@
 """What a batch of events changes in the read model: pure, no database here.
 
-The plan is columnar — rows per table, per-customer counter deltas, and request state
-transitions in event order — so the store can write each table with one statement.
-Inserts are idempotent and order-free, counters are additive, and transitions are guarded
-(a repeated or late transition cannot corrupt a request) and run in event order.
+The plan is columnar — rows per table and per-customer counter deltas — so the store can
+write each table with one statement. Inserts are idempotent and order-free and counters are
+additive; a request's status and times are not planned here but folded from its whole
+history by the store (`due.refresh`), so the order events arrive in does not matter.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from schemas.events import (
     RequestRef,
 )
 from schemas.keys import Identifier
+from streams.clock.deadlines import STEP_OF
 
 Row = tuple[Any, ...]
 
@@ -59,47 +60,10 @@ class Plan:
     history: list[Row] = field(default_factory=list)
     signals: list[Row] = field(default_factory=list)
     notifications: list[Row] = field(default_factory=list)
-    transitions: list[tuple[str, Row]] = field(default_factory=list)
 
 
-# Request state transitions: (new status, the statuses it may come from, timestamp column).
-TRANSITIONS: dict[EventType, tuple[str, tuple[str, ...], str | None]] = {
-    EventType.REQUEST_ANSWERED: ("answered", ("open", "suspended"), "answered_at"),
-    EventType.REQUEST_RESOLVED: ("resolved", ("open", "suspended", "answered"), "closed_at"),
-    EventType.REQUEST_WITHDRAWN: ("withdrawn", ("open", "suspended", "answered"), "closed_at"),
-    EventType.REQUEST_REOPENED: ("open", ("answered", "resolved", "withdrawn"), None),
-    EventType.REQUEST_SUSPENDED: ("suspended", ("open",), None),
-    EventType.REQUEST_RESUMED: ("open", ("suspended",), None),
-}
-LIFECYCLE = frozenset(
-    {
-        EventType.REQUEST_ACKNOWLEDGED,
-        EventType.REQUEST_INTERIM_UPDATE,
-        *TRANSITIONS,
-        EventType.REQUEST_EXTENDED,
-        EventType.FEEDBACK_GIVEN,
-    }
-)
-
-ACKNOWLEDGE = (
-    "UPDATE requests SET acknowledged_at = COALESCE(acknowledged_at, $2),"
-    " updated_at = GREATEST(updated_at, $2) WHERE request_id = $1"
-)
-
-
-def transition_sql(event_type: EventType) -> str:
-    _, _, column = TRANSITIONS[event_type]
-    sets = ["status = $2", "updated_at = GREATEST(updated_at, $3)"]
-    if column == "answered_at":
-        sets += ["answered_at = $3", "closed_at = $3"]
-    elif column == "closed_at":
-        sets.append("closed_at = $3")
-    if event_type is EventType.REQUEST_REOPENED:
-        sets += ["answered_at = NULL", "closed_at = NULL"]
-    return (
-        f"UPDATE requests SET {', '.join(sets)}"  # noqa: S608 - fixed column names only
-        " WHERE request_id = $1 AND status = ANY($4::text[])"
-    )
+# Events that belong in a request's history: every clock step but the opening, and feedback.
+LIFECYCLE = frozenset(STEP_OF) - {EventType.REQUEST_OPENED} | {EventType.FEEDBACK_GIVEN}
 
 
 def _data(event: Envelope) -> str:
@@ -209,14 +173,7 @@ def add(plan: Plan, event: Envelope) -> None:
         _identifiers(plan, event.subject, data.identifiers, event.time)
     elif isinstance(data, RequestRef) and event.type in LIFECYCLE:
         _timeline(plan, event, request_id=data.request_id)
-        _history(plan, event, data.request_id)
-        if event.type is EventType.REQUEST_ACKNOWLEDGED:
-            plan.transitions.append((ACKNOWLEDGE, (data.request_id, event.time)))
-        elif event.type in TRANSITIONS:
-            status, allowed, _ = TRANSITIONS[event.type]
-            plan.transitions.append(
-                (transition_sql(event.type), (data.request_id, status, event.time, list(allowed)))
-            )
+        _history(plan, event, data.request_id)  # status and times: folded by the store
     elif isinstance(data, DocumentIssued):
         _timeline(
             plan,

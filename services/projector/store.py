@@ -105,8 +105,6 @@ async def write_plan(conn: asyncpg.Connection, plan: Plan) -> None:
     await _bulk(conn, HISTORY, plan.history)
     await _bulk(conn, SIGNALS, plan.signals)
     await _bulk(conn, NOTIFICATIONS, plan.notifications)
-    for sql, args in plan.transitions:  # in event order
-        await conn.execute(sql, *args)
 
 
 async def apply_batch(

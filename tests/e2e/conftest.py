@@ -2,7 +2,6 @@
 running second-scale service norms (tests/e2e/fast-norms.toml) so deadlines pass in a test."""
 
 import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from tests.integration.running_api import (
     start_api,
     start_process,
     start_projector,
+    wait_worker_ready,
 )
 
 FAST_NORMS = str(Path(__file__).parent / "fast-norms.toml")
@@ -53,11 +53,7 @@ def start_worker(app_id: str, datadir: str) -> RunningProcess:
         },
     )
     worker.metrics_port = port
-    deadline = time.monotonic() + 90
-    while "Worker]: Ready" not in worker.log():
-        if worker.process.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"worker did not become ready:\n{worker.log()[-3000:]}")
-        time.sleep(0.3)
+    wait_worker_ready(worker)
     return worker
 
 

@@ -31,7 +31,13 @@ from services.settings import PROJECT_ROOT, Settings
 from services.topics import create_topics
 from streams.app import internal_topics
 from tests.integration.kafka_helpers import read_all
-from tests.integration.running_api import RunningProcess, free_port, start_process
+from tests.integration.running_api import (
+    RunningProcess,
+    free_port,
+    start_process,
+    wait_ready,
+    wait_worker_ready,
+)
 
 FAST_NORMS = PROJECT_ROOT / "tests" / "e2e" / "fast-norms.toml"
 BREACHED = "nl.contactmoment.deadline.breached.v1"
@@ -167,14 +173,14 @@ class FaultStack:
 
     def start_api(self) -> RunningProcess:
         self.api = start_process("faults-api", ["api", "--log-level", "warning"], self.env)
-        self._wait(self.api, lambda: self._healthy(), "the API")
+        wait_ready(self.api, self._healthy, "the API")
         return self.api
 
     def start_projector(self) -> RunningProcess:
         port = free_port()
         env = {**self.env, "CONTACTMOMENT_PROJECTOR_METRICS_PORT": str(port)}
         self.projector = start_process("faults-projector", ["projector"], env)
-        self._wait(self.projector, lambda: port_open("127.0.0.1", port), "the projector")
+        wait_ready(self.projector, lambda: port_open("127.0.0.1", port), "the projector")
         return self.projector
 
     def start_worker(self, name: str, app_id: str = WORKER_APP) -> RunningProcess:
@@ -189,7 +195,7 @@ class FaultStack:
         worker = start_process(f"faults-{name}", args, env)
         worker.metrics_port = port
         self.workers[name] = worker
-        self._wait(worker, lambda: "Worker]: Ready" in worker.log(), f"worker {name}", 120)
+        wait_worker_ready(worker, 120)
         return worker
 
     def start_processes(self, workers: tuple[str, ...] = ("worker-a", "worker-b")) -> None:
@@ -225,15 +231,6 @@ class FaultStack:
             return httpx.get(f"http://127.0.0.1:{self.api_port}/healthz").status_code == 200
         except httpx.HTTPError:
             return False
-
-    @staticmethod
-    def _wait(process: RunningProcess, ready, what: str, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
-        deadline = time.monotonic() + timeout
-        while not ready():
-            if process.process.poll() is not None or time.monotonic() > deadline:
-                process.stop()
-                raise AssertionError(f"{what} did not start:\n{process.log()[-3000:]}")
-            time.sleep(0.2)
 
     # -- faults ---------------------------------------------------------------------------
 

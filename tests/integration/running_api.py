@@ -6,6 +6,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +73,23 @@ def start_process(name: str, args: list[str], env: dict[str, str] | None = None)
             stderr=subprocess.STDOUT,
         )
     return RunningProcess(process, log_path)
+
+
+def wait_ready(
+    process: RunningProcess, ready: Callable[[], bool], what: str, timeout: float = 60
+) -> None:
+    """Until `ready()`; a process that exits or overruns is stopped and fails the test."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if process.process.poll() is not None or time.monotonic() > deadline:
+            process.stop()
+            raise AssertionError(f"{what} did not start:\n{process.log()[-3000:]}")
+        time.sleep(0.2)
+
+
+def wait_worker_ready(worker: RunningProcess, timeout: float = 90) -> None:
+    """Until faust logs that the worker recovered its tables and is ready."""
+    wait_ready(worker, lambda: "Worker]: Ready" in worker.log(), "the worker", timeout)
 
 
 def start_projector(

@@ -13,7 +13,12 @@ from schemas.events import EventType
 from services.settings import Settings
 from tests.integration.kafka_helpers import create_topic, read_all
 from tests.integration.projector_fixtures import realistic_events
-from tests.integration.running_api import RunningProcess, free_port, start_process
+from tests.integration.running_api import (
+    RunningProcess,
+    free_port,
+    start_process,
+    wait_worker_ready,
+)
 
 PARTITIONS = 3
 
@@ -38,11 +43,7 @@ def start_worker(unique: str, events: str, dlq: str, datadir: Path) -> RunningPr
             "CONTACTMOMENT_LOCAL_DIR": str(datadir),
         },
     )
-    deadline = time.monotonic() + 90
-    while "Worker]: Ready" not in worker.log():
-        if worker.process.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"worker did not become ready:\n{worker.log()[-3000:]}")
-        time.sleep(0.3)
+    wait_worker_ready(worker)
     return worker
 
 

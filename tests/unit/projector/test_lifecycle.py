@@ -41,3 +41,10 @@ def test_impossible_steps_change_nothing() -> None:
     assert (life.status, life.closed_at) == ("open", None)
     life = lifecycle([step("opened", 0), step("withdrawn", 1), step("answered", 2)])
     assert (life.status, life.answered_at) == ("withdrawn", None)
+
+
+def test_acknowledgement_keeps_the_first_instant_and_changes_count() -> None:
+    life = lifecycle([step("opened", 0), step("acknowledged", 2), step("acknowledged", 4)])
+    assert life.acknowledged_at == T0 + timedelta(minutes=2)
+    assert life.changed_at == T0 + timedelta(minutes=4)
+    assert lifecycle([step("opened", 0), step("resumed", 1)]).changed_at is None
