@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas.keys import Identifier
+from schemas.sealed import PersonalLongText, PersonalText
 
 PREFIX = "nl.contactmoment."
 
@@ -36,6 +37,7 @@ class EventType(StrEnum):
     DEADLINE_ESCALATED = PREFIX + "deadline.escalated.v1"
     DEADLINE_MET_LATE = PREFIX + "deadline.met-late.v1"
     NOTIFICATION = PREFIX + "notification.v1"
+    ACCESS_LOGGED = PREFIX + "access.logged.v1"
 
 
 class Channel(StrEnum):
@@ -133,7 +135,7 @@ class ContactRecorded(EventData):
     subject: Text
     outcome: Text
     identifiers: Annotated[list[Identifier], Field(min_length=1)]
-    summary: LongText | None = None
+    summary: PersonalLongText | None = None
     actor: Actor | None = None
     request_id: RequestId | None = None
     thread_id: Annotated[str, Field(max_length=998)] | None = None
@@ -161,7 +163,7 @@ class RequestAcknowledged(RequestRef):
 
 
 class RequestInterimUpdate(RequestRef):
-    note: LongText | None = None
+    note: PersonalLongText | None = None
 
 
 class RequestAnswered(RequestRef):
@@ -173,7 +175,7 @@ class RequestResolved(RequestRef):
 
 
 class RequestReopened(RequestRef):
-    reason: Text
+    reason: PersonalText
 
 
 class RequestSuspended(RequestRef):
@@ -203,7 +205,7 @@ class DocumentIssued(EventData):
 
 class FeedbackGiven(RequestRef):
     score: Annotated[int, Field(ge=1, le=5)]
-    comment: LongText | None = None
+    comment: PersonalLongText | None = None
 
 
 class DeadlineSignal(EventData):
@@ -231,6 +233,26 @@ class Notification(EventData):
     message: Annotated[str, Field(min_length=1, max_length=2000)]
 
 
+class AccessLogged(EventData):
+    """One read of a customer's personal data by staff (the access log; docs/privacy.md).
+
+    Modelled on the Logboek Dataverwerkingen: a trace/span per action, the processing
+    activity and purpose, the data subject by pseudonymous key; the staff member's own
+    identity is kept for the auditor only and never shown to the resident.
+    """
+
+    trace_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+    span_id: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
+    name: Text
+    endpoint: Text
+    purpose: Text
+    processing_activity: Text | None = None
+    staff_subject: Text
+    role: Annotated[str, Field(pattern=r"^(kcc|department|regieteam|auditor|channel)$")]
+    department: Text | None = None
+    status: Annotated[str, Field(pattern=r"^(ok|error)$")] = "ok"
+
+
 DATA_MODELS: dict[EventType, type[EventData]] = {
     EventType.CONTACT_RECORDED: ContactRecorded,
     EventType.REQUEST_OPENED: RequestOpened,
@@ -251,6 +273,7 @@ DATA_MODELS: dict[EventType, type[EventData]] = {
     EventType.DEADLINE_ESCALATED: DeadlineSignal,
     EventType.DEADLINE_MET_LATE: DeadlineSignal,
     EventType.NOTIFICATION: Notification,
+    EventType.ACCESS_LOGGED: AccessLogged,
 }
 
 # Which topic each type travels on (contract.md §2).
@@ -264,3 +287,4 @@ SIGNAL_TYPES = frozenset(
     }
 )
 NOTIFICATION_TYPES = frozenset({EventType.NOTIFICATION})
+ACCESS_TYPES = frozenset({EventType.ACCESS_LOGGED})

@@ -14,13 +14,14 @@ from pydantic import create_model
 
 from schemas.envelope import CONTENT_TYPE, Envelope
 from schemas.events import (
+    ACCESS_TYPES,
     DATA_MODELS,
     INPUT_TYPES,
     NOTIFICATION_TYPES,
     SIGNAL_TYPES,
     EventType,
 )
-from schemas.topics import DEADLETTER, EVENTS, NOTIFICATIONS, SIGNALS, TOPICS
+from schemas.topics import ACCESS, DEADLETTER, EVENTS, NOTIFICATIONS, SIGNALS, TOPICS
 
 SCHEMA_DIR = Path(__file__).parent / "json"
 ASYNCAPI_PATH = Path(__file__).parent / "asyncapi.json"
@@ -48,11 +49,12 @@ def event_schema(event_type: EventType) -> dict[str, Any]:
 
 
 def asyncapi_document() -> dict[str, Any]:
-    """AsyncAPI 3.0 description of the four topics and the messages each carries."""
+    """AsyncAPI 3.0 description of the topics and the messages each carries."""
     by_topic = {
         EVENTS: sorted(INPUT_TYPES),
         SIGNALS: sorted(SIGNAL_TYPES),
         NOTIFICATIONS: sorted(NOTIFICATION_TYPES),
+        ACCESS: sorted(ACCESS_TYPES),
     }
     messages: dict[str, Any] = {}
     for event_type in EventType:

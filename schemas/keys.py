@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.identifiers import STRENGTH, IdentifierKind, mask, normalise
+from schemas.sealed import PersonalMasked
 
 CUSTOMER_KEY_PATTERN = r"^k-[0-9a-f]{32}$"
 _CUSTOMER_KEY = re.compile(CUSTOMER_KEY_PATTERN)
@@ -25,7 +26,7 @@ class Identifier(BaseModel):
 
     kind: IdentifierKind
     hash: str = Field(pattern=r"^[0-9a-f]{64}$", description="HMAC-SHA256 of kind:value")
-    masked: str = Field(min_length=1, max_length=320, description="safe to show to staff")
+    masked: PersonalMasked = Field(description="safe to show to staff; sealed on the topics")
 
 
 class Pseudonymiser:

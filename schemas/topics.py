@@ -8,6 +8,7 @@ EVENTS = "contact.events.v1"
 SIGNALS = "contact.signals.v1"
 NOTIFICATIONS = "contact.notifications.v1"
 DEADLETTER = "contact.deadletter.v1"
+ACCESS = "contact.access.v1"
 
 _FOREVER = "-1"
 _DAYS_30 = str(30 * 24 * 3600 * 1000)
@@ -38,6 +39,12 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
         NOTIFICATIONS,
         "proactive notifications to customers, staff and regieteam",
+        {"retention.ms": _FOREVER, "cleanup.policy": "delete"},
+    ),
+    # The access log is evidence of every staff read: kept as long as the events it covers.
+    TopicSpec(
+        ACCESS,
+        "access log: one record per staff read of a customer's personal data",
         {"retention.ms": _FOREVER, "cleanup.policy": "delete"},
     ),
     # Rejected records wait here for a person; a month is long enough to notice and replay.

@@ -88,3 +88,9 @@ CONSUMER_LAG = Gauge(
     "Records not yet consumed, per topic partition, for this process's consumer group.",
     ["group", "topic", "partition"],
 )
+
+ACCESS_RECORDS = Counter(
+    "contactmoment_access_records_total",
+    "Access-log records published for staff reads of personal data, by granting role",
+    ["role"],
+)

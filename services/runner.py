@@ -69,7 +69,8 @@ def run(settings: Settings, processes: Sequence[ProcessSpec]) -> int:
             [sys.executable, "-m", "services.cli", *spec.argv],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            # The local stack signs in with the generated development token.
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "CONTACTMOMENT_ALLOW_STATIC_TOKEN": "true"},
             start_new_session=True,
         )
         children[spec.name] = proc

@@ -34,7 +34,16 @@ class Settings(BaseSettings):
     worker_metrics_port: int = Field(9102, ge=1, le=65535)
     projector_metrics_port: int = Field(9101, ge=1, le=65535)
     api_token: str | None = None
+    # The static API token is for development only; production uses JWTs from the issuer.
+    allow_static_token: bool = False
+    jwt_issuer: str | None = None
+    jwt_jwks: str | None = None  # a JWKS file path or https URL
+    jwt_audience: str = "contactmoment"
+    resident_audience: str = "contactmoment-mijn"
     pseudonym_key: str | None = None
+    master_key: str | None = None  # wraps the per-customer data keys (services/privacy/)
+    text_retention_days: int = Field(730, ge=1, le=36500)
+    processing_activities: Path = PROJECT_ROOT / "deploy" / "config" / "processing-activities.toml"
     service_norms: Path = PROJECT_ROOT / "deploy" / "config" / "service-norms.toml"
     topic_partitions: int = Field(12, ge=1, le=1000)
     own_email_domains: str = "bergenopzoom.nl"
@@ -59,7 +68,7 @@ class Settings(BaseSettings):
             raise ValueError(f"expected postgresql://user@host:port/db, got {value!r}")
         return value
 
-    @field_validator("pseudonym_key")
+    @field_validator("pseudonym_key", "master_key")
     @classmethod
     def _key_is_long_enough(cls, value: str | None) -> str | None:
         if value is not None and len(value) < 16:
@@ -85,8 +94,12 @@ class Settings(BaseSettings):
         return frozenset(d.strip().lower() for d in self.own_email_domains.split(",") if d.strip())
 
     def secret(self, name: str) -> str:
-        """The api token or pseudonym key: from the environment, else `.local/<name>`."""
-        value = {"api-token": self.api_token, "pseudonym-key": self.pseudonym_key}[name]
+        """A secret (api token, pseudonym or master key): the environment, else `.local/<name>`."""
+        value = {
+            "api-token": self.api_token,
+            "pseudonym-key": self.pseudonym_key,
+            "master-key": self.master_key,
+        }[name]
         if value:
             return value
         path = self.local_dir / name
@@ -98,10 +111,10 @@ class Settings(BaseSettings):
         )
 
     def ensure_secrets(self) -> dict[str, Path]:
-        """Generate `.local/api-token` and `.local/pseudonym-key` once, for the local stack."""
+        """Generate `.local/api-token`, `pseudonym-key`, `master-key` once, for the local stack."""
         self.local_dir.mkdir(parents=True, exist_ok=True)
         written = {}
-        for name in ("api-token", "pseudonym-key"):
+        for name in ("api-token", "pseudonym-key", "master-key"):
             path = self.local_dir / name
             if not path.exists():
                 path.write_text(secrets.token_urlsafe(32) + "\n")

@@ -72,6 +72,15 @@ FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "kind": st.sampled_from(NotificationKind),
     "audience": st.sampled_from(Audience),
     "message": text,
+    "trace_id": st.text("0123456789abcdef", min_size=32, max_size=32),
+    "span_id": st.text("0123456789abcdef", min_size=16, max_size=16),
+    "name": text,
+    "endpoint": text,
+    "purpose": text,
+    "processing_activity": text,
+    "staff_subject": text,
+    "role": st.sampled_from(["kcc", "department", "regieteam", "auditor", "channel"]),
+    "status": st.sampled_from(["ok", "error"]),
 }
 
 

@@ -16,12 +16,24 @@ from pydantic.json_schema import models_json_schema
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from schemas.keys import Pseudonymiser
-from services.api import health, ingest_routes, problems, staff_routes, ui
+from services.api import (
+    access_routes,
+    health,
+    ingest_routes,
+    problems,
+    resident_routes,
+    staff_routes,
+    ui,
+)
+from services.api.access import load_activities
+from services.api.auth import Authenticator
 from services.api.database import Database
 from services.ingest.publisher import KafkaPublisher, Publisher
 from services.ingest.service import Ingest
 from services.ingest.smtp import start_smtp
 from services.metrics import HTTP_DURATION
+from services.privacy.crypto import master_key
+from services.privacy.sealer import Sealer, postgres_sealer
 from services.settings import Settings
 from streams.clock.norms import load as load_norms
 
@@ -34,15 +46,21 @@ def create_app(
     publisher: Publisher | None = None,
     api_token: str | None = None,
     pseudonym_key: str | None = None,
+    sealer: Sealer | None = None,
     smtp: bool = False,
 ) -> FastAPI:
-    """Build the app; tests pass an in-memory publisher and explicit secrets."""
+    """Build the app; tests pass an in-memory publisher and sealer and explicit secrets (an
+    explicit `api_token` enables the static token, as CONTACTMOMENT_ALLOW_STATIC_TOKEN does)."""
     publisher = publisher or KafkaPublisher(settings.kafka_bootstrap)
+    database = Database(settings.database_url)
+    sealer = sealer or postgres_sealer(master_key(settings.secret("master-key")), database.pool)
     ingest = Ingest(
         publisher,
         Pseudonymiser(pseudonym_key or settings.secret("pseudonym-key")),
         settings.own_domains,
+        sealer,
     )
+    static = api_token or (settings.secret("api-token") if settings.allow_static_token else None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -69,14 +87,17 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.api_token = api_token or settings.secret("api-token")
+    app.state.auth = Authenticator(settings, static)
+    app.state.activities = load_activities(settings.processing_activities)
     app.state.ingest = ingest
-    app.state.database = Database(settings.database_url)
+    app.state.database = database
     app.state.catalogue = load_norms(settings.service_norms)
 
     problems.install(app)
     app.include_router(ingest_routes.router)
     app.include_router(staff_routes.router)
+    app.include_router(access_routes.router)
+    app.include_router(resident_routes.router)
     app.include_router(ui.router)
     app.include_router(health.router)
     app.mount("/metrics", make_asgi_app())

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 from schemas.events import Channel
 from schemas.identifiers import InvalidIdentifier
 from schemas.keys import Pseudonymiser
-from services.api.auth import require_token
+from services.api.auth import requires
 from services.api.body import parse_json_object, read_limited, require_content_type
 from services.api.problems import (
     Problem,
@@ -28,7 +28,9 @@ from services.ingest.publisher import PublishError
 from services.ingest.service import Ingest
 from services.ingest.web import WebSubmission, map_web_submission
 
-router = APIRouter(prefix="/v1/ingest", tags=["ingest"], dependencies=[Depends(require_token)])
+router = APIRouter(
+    prefix="/v1/ingest", tags=["ingest"], dependencies=[Depends(requires("channel"))]
+)
 
 ACCEPTED_DOC = {
     202: {"description": "Kafka acknowledged every event of the call"},

@@ -128,6 +128,26 @@ _REQUEST_COLUMNS = (
 )
 
 
+_OVERDUE = (
+    "((r.status = ANY('{open,suspended}') AND r.due_at IS NOT NULL AND r.due_at < now())"
+    " OR EXISTS (SELECT 1 FROM signals s WHERE s.request_id = r.request_id"
+    " AND s.event_type = 'nl.contactmoment.deadline.breached.v1'))"
+)
+
+
+async def scope(
+    conn: asyncpg.Connection, *, keys: list[str] | None = None, request_id: str | None = None
+) -> tuple[list[str | None], bool]:
+    """What the role rules need: the departments of the requests and whether any is overdue."""
+    rows = await conn.fetch(
+        f"SELECT r.department, {_OVERDUE} AS overdue FROM requests r"  # noqa: S608
+        " WHERE r.customer_key = ANY($1) OR r.request_id = $2",
+        keys or [],
+        request_id,
+    )
+    return [r["department"] for r in rows], any(r["overdue"] for r in rows)
+
+
 def _request(row: asyncpg.Record) -> dict[str, Any]:
     item = dict(row)
     for key in ("opened_at", "acknowledged_at", "answered_at", "closed_at", "due_at"):
@@ -158,11 +178,7 @@ async def requests(
             args.append(value)
             where.append(clause.format(len(args)))
     if overdue:
-        where.append(
-            "((r.due_at IS NOT NULL AND r.due_at < now()) OR EXISTS (SELECT 1 FROM signals s"
-            " WHERE s.request_id = r.request_id"
-            " AND s.event_type = 'nl.contactmoment.deadline.breached.v1'))"
-        )
+        where.append(_OVERDUE)
     args.append(limit)
     sql = (
         f"SELECT {_REQUEST_COLUMNS} FROM requests r"  # noqa: S608 - fixed clauses, values bound

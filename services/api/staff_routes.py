@@ -1,4 +1,8 @@
-"""Staff endpoints (contract.md §4): customer search, summary, timeline, worklist, requests."""
+"""Staff endpoints (contract.md §4): customer search, summary, timeline, worklist, requests.
+
+Every read of personal data needs a role that covers it (services/api/policy.py) and an
+X-Purpose, and is recorded in the access log before it is answered (services/api/access.py).
+"""
 
 from __future__ import annotations
 
@@ -14,8 +18,9 @@ from schemas.envelope import new_event
 from schemas.events import DATA_MODELS, Actor, EventType, IsoDuration
 from schemas.identifiers import IdentifierKind, InvalidIdentifier
 from schemas.keys import is_customer_key
-from services.api import kpis, read_model
-from services.api.auth import require_token
+from services.api import kpis, policy, read_model
+from services.api.access import Purpose, purpose, record
+from services.api.auth import Staff, requires
 from services.api.database import connection
 from services.api.problems import (
     Problem,
@@ -25,7 +30,9 @@ from services.api.problems import (
 )
 from services.ingest.publisher import PublishError
 
-router = APIRouter(prefix="/v1", tags=["staff"], dependencies=[Depends(require_token)])
+router = APIRouter(prefix="/v1", tags=["staff"])
+Reader = Annotated[Staff, Depends(requires(*policy.READERS))]
+Why = Annotated[Purpose, Depends(purpose)]
 
 
 class Search(BaseModel):
@@ -47,8 +54,11 @@ def _unknown_customer(key: str) -> Problem:
 
 
 @router.post("/customers/search")
-async def search_customers(search: Search, request: Request) -> dict[str, Any]:
-    """Customers that carry any of the given identifiers (one summary per customer)."""
+async def search_customers(
+    search: Search, request: Request, staff: Reader, why: Why
+) -> dict[str, Any]:
+    """Customers that carry any of the given identifiers (one summary per customer) that the
+    caller's role covers; each one found is recorded in the access log."""
     given = {k: v for k, v in search.model_dump().items() if v}
     if not given:
         raise validation_problem(
@@ -62,61 +72,90 @@ async def search_customers(search: Search, request: Request) -> dict[str, Any]:
     except InvalidIdentifier as exc:
         raise validation_problem([{"field": exc.field, "problem": exc.problem}]) from None
     async with connection(request) as conn:
-        roots: dict[str, read_model.Cluster] = {}
+        roots: dict[str, tuple[read_model.Cluster, str]] = {}
         for key in await read_model.keys_for_hashes(conn, hashes):
             group = await read_model.cluster(conn, key)
-            if group is not None:
-                roots.setdefault(group.root, group)
-        return {"items": [await read_model.summary(conn, g) for g in roots.values()]}
+            if group is None or group.root in roots:
+                continue
+            role = policy.customer_role(staff, *await read_model.scope(conn, keys=group.keys))
+            if role is not None:
+                roots[group.root] = (group, role)
+        items = [await read_model.summary(conn, g) for g, _ in roots.values()]
+    for group, role in roots.values():
+        await record(request, staff, role, why, [group.root], "klant zoeken")
+    return {"items": items}
 
 
-async def _cluster(request: Request, key: str) -> read_model.Cluster:
+async def customer_access(
+    request: Request, staff: Staff, key: str
+) -> tuple[read_model.Cluster, str]:
+    """The customer's cluster and the role that grants reading it; 404 / 403 otherwise."""
     if not is_customer_key(key):
         raise Problem(
             404, "Unknown customer", f"{key!r} is not a customer key (k- and 32 hex digits)"
         )
     async with connection(request) as conn:
         group = await read_model.cluster(conn, key)
-    if group is None:
-        raise _unknown_customer(key)
-    return group
+        if group is None:
+            raise _unknown_customer(key)
+        role = policy.customer_role(staff, *await read_model.scope(conn, keys=group.keys))
+    if role is None:
+        raise Problem(
+            403,
+            "Forbidden",
+            "your role does not cover this customer (no request of your "
+            "department, or no overdue request for the regieteam)",
+        )
+    return group, role
 
 
 @router.get("/customers/{key}")
-async def get_customer(key: str, request: Request) -> dict[str, Any]:
+async def get_customer(key: str, request: Request, staff: Reader, why: Why) -> dict[str, Any]:
     """The unified customer summary across every linked key."""
-    group = await _cluster(request, key)
+    group, role = await customer_access(request, staff, key)
     async with connection(request) as conn:
-        return await read_model.summary(conn, group)
+        answer = await read_model.summary(conn, group)
+    await record(request, staff, role, why, [group.root], "klantbeeld raadplegen")
+    return answer
 
 
 @router.get("/customers/{key}/timeline")
 async def get_timeline(
     key: str,
     request: Request,
+    staff: Reader,
+    why: Why,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     before: Annotated[str | None, Query(description="the `next` of the previous page")] = None,
 ) -> dict[str, Any]:
     """Every contact and request event of the customer and linked keys, newest first."""
-    group = await _cluster(request, key)
+    group, role = await customer_access(request, staff, key)
     async with connection(request) as conn:
         try:
-            return await read_model.timeline(conn, group, limit, before)
+            page = await read_model.timeline(conn, group, limit, before)
         except read_model.BadCursor:
             raise validation_problem(
                 [{"field": "before", "problem": "not a cursor from this API"}]
             ) from None
+    await record(request, staff, role, why, [group.root], "tijdlijn raadplegen")
+    return page
 
 
 @router.get("/requests")
 async def list_requests(
     request: Request,
+    staff: Reader,
     status: Literal["open", "overdue", "closed"] = "open",
     department: str | None = None,
     request_type: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
-    """The worklist, ordered by due_at; `overdue` is the regieteam's list."""
+    """The worklist, ordered by due_at; `overdue` is the regieteam's list. A department
+    role sees its own department's requests only."""
+    scope = policy.worklist(staff, status, department)
+    if isinstance(scope, str):
+        raise Problem(403, "Forbidden", scope)
+    _, department = scope
     statuses = read_model.CLOSED_STATUSES if status == "closed" else read_model.OPEN_STATUSES
     async with connection(request) as conn:
         items = await read_model.requests(
@@ -131,13 +170,27 @@ async def list_requests(
 
 
 @router.get("/requests/{request_id}")
-async def get_request(request_id: str, request: Request) -> dict[str, Any]:
+async def get_request(request_id: str, request: Request, staff: Reader, why: Why) -> dict[str, Any]:
     """One request: its history, due_at, status, breached."""
+    role = await request_access(request, staff, request_id)
     async with connection(request) as conn:
         detail = await read_model.request_detail(conn, request_id)
     if detail is None:
         raise Problem(404, "Unknown request", f"no request with id {request_id}")
+    await record(request, staff, role, why, [detail["customer_key"]], "verzoek raadplegen")
     return detail
+
+
+async def request_access(request: Request, staff: Staff, request_id: str) -> str:
+    """The role that covers this request; 404 when unknown, 403 when no role covers it."""
+    async with connection(request) as conn:
+        departments, overdue = await read_model.scope(conn, request_id=request_id)
+    if not departments:
+        raise Problem(404, "Unknown request", f"no request with id {request_id}")
+    role = policy.request_role(staff, departments[0], overdue)
+    if role is None:
+        raise Problem(403, "Forbidden", "your role does not cover this request")
+    return role
 
 
 LifecycleType = Literal[
@@ -169,10 +222,12 @@ async def post_request_event(
     request_id: str,
     action: RequestAction,
     request: Request,
+    staff: Reader,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JSONResponse:
     """Publish a lifecycle event keyed by the request's customer (same partition, in order).
     Send an `Idempotency-Key` header to make a retry count once."""
+    await request_access(request, staff, request_id)
     async with connection(request) as conn:
         owner = await conn.fetchval(
             "SELECT customer_key FROM requests WHERE request_id = $1", request_id
@@ -200,7 +255,7 @@ async def post_request_event(
         data=data,
     )
     try:
-        await request.app.state.ingest.publisher.publish([event])
+        await request.app.state.ingest.publish([event])
     except PublishError as exc:
         raise kafka_unavailable(exc, exc.retry_after) from None
     return JSONResponse(
@@ -211,6 +266,7 @@ async def post_request_event(
 @router.get("/kpis")
 async def get_kpis(
     request: Request,
+    staff: Reader,
     start: Annotated[
         datetime | None, Query(alias="from", description="RFC 3339; default: 30 days ago")
     ] = None,

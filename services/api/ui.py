@@ -1,12 +1,13 @@
 """The staff page: a customer's unified timeline, server-rendered, in Dutch.
 
-Browsers cannot send a bearer header, so the page takes the same API token once through a
-login form and keeps it in an HttpOnly, SameSite=Strict cookie (never in a URL).
+Browsers cannot send a bearer header, so the page takes a staff token (the issuer's JWT, or
+the development token where enabled) once through a login form and keeps it in an
+HttpOnly, SameSite=Strict cookie (never in a URL). Like the API, a customer page needs a
+role that covers the customer and a purpose, and each view is recorded in the access log.
 """
 
 from __future__ import annotations
 
-import hmac
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from schemas.keys import is_customer_key
 from services.api import read_model
+from services.api.access import record, resolve
+from services.api.auth import Staff
 from services.api.database import connection
+from services.api.problems import Problem
+from services.api.staff_routes import customer_access
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 COOKIE = "contactmoment_token"
@@ -105,9 +109,15 @@ def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(templates.get_template(name).render(**context), status_code=status)
 
 
-def _signed_in(request: Request) -> bool:
-    token = request.cookies.get(COOKIE, "")
-    return bool(token) and hmac.compare_digest(token.encode(), request.app.state.api_token.encode())
+async def _staff(token: str, request: Request) -> Staff | None:
+    """The staff member behind a token, or None when it does not sign anyone in here."""
+    if not token:
+        return None
+    try:
+        who = await request.app.state.auth.principal(token)
+    except Problem:
+        return None
+    return who if isinstance(who, Staff) else None
 
 
 @router.get("/login")
@@ -120,7 +130,7 @@ async def login(request: Request) -> Response:
     form = parse_qs((await request.body()).decode(errors="replace"))
     token = form.get("token", [""])[0].strip()
     target = _safe_next(form.get("next", ["/ui/"])[0])
-    if not hmac.compare_digest(token.encode(), request.app.state.api_token.encode()):
+    if await _staff(token, request) is None:
         return render("login.html", status=401, next=target, error="Deze toegangscode klopt niet.")
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/ui")
@@ -134,26 +144,41 @@ def _safe_next(target: str) -> str:
 
 @router.get("/")
 async def home(request: Request) -> Response:
-    if not _signed_in(request):
+    if await _staff(request.cookies.get(COOKIE, ""), request) is None:
         return RedirectResponse("/ui/login", status_code=303)
     return render("home.html")
 
 
 @router.get("/customers/{key}")
-async def customer_page(key: str, request: Request, before: str | None = None) -> Response:
-    if not _signed_in(request):
+async def customer_page(
+    key: str, request: Request, before: str | None = None, purpose: str | None = None
+) -> Response:
+    staff = await _staff(request.cookies.get(COOKIE, ""), request)
+    if staff is None:
         return RedirectResponse(f"/ui/login?next={quote(f'/ui/customers/{key}')}", status_code=303)
-    if not is_customer_key(key):
+    if not purpose or not purpose.strip() or len(purpose) > 500:
+        # Ask why first: no customer data is shown (or logged) before there is a purpose.
+        activities = request.app.state.activities
+        return render("purpose.html", key=key, activities=activities)
+    try:
+        group, role = await customer_access(request, staff, key)
+    except Problem as problem:
+        if problem.status == 403:
+            return render("forbidden.html", status=403, key=key)
         return render("not_found.html", status=404, key=key)
+    why = resolve(request.app.state.activities, purpose.strip())
     async with connection(request) as conn:
-        group = await read_model.cluster(conn, key)
-        if group is None:
-            return render("not_found.html", status=404, key=key)
         customer = await read_model.summary(conn, group)
         try:
             page = await read_model.timeline(conn, group, 100, before)
         except read_model.BadCursor:
             page = await read_model.timeline(conn, group, 100, None)
+    await record(request, staff, role, why, [group.root], "klantbeeld (medewerkerspagina)")
     return render(
-        "customer.html", customer=customer, timeline=page["items"], next=page["next"], key=key
+        "customer.html",
+        customer=customer,
+        timeline=page["items"],
+        next=page["next"],
+        key=key,
+        purpose=purpose.strip(),
     )

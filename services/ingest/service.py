@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
+from schemas.envelope import Envelope
 from schemas.events import Channel
 from schemas.keys import Pseudonymiser
 from services.ingest.common import Mapped
-from services.ingest.publisher import Publisher
+from services.ingest.publisher import Publisher, PublishError
 from services.metrics import INGEST, INGEST_EVENTS
+from services.privacy.sealer import Sealer, SealingUnavailable
 
 RECENT_IDS = 100_000
 
@@ -23,9 +25,11 @@ class Ingest:
         publisher: Publisher,
         pseudonyms: Pseudonymiser,
         own_domains: frozenset[str],
+        sealer: Sealer,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.publisher = publisher
+        self.sealer = sealer
         self.pseudonyms = pseudonyms
         self.own_domains = own_domains
         self.clock = clock
@@ -42,7 +46,7 @@ class Ingest:
                 self._recent.move_to_end(i)
             return {"ids": ids, "customer_key": mapped.customer_key, "duplicate": True}
         try:
-            await self.publisher.publish(mapped.events)
+            await self.publish(mapped.events)
         except Exception:
             INGEST.labels(channel.value, "unavailable").inc()
             raise
@@ -53,6 +57,14 @@ class Ingest:
             self._recent.popitem(last=False)
         INGEST.labels(channel.value, "accepted").inc()
         return {"ids": ids, "customer_key": mapped.customer_key}
+
+    async def publish(self, events: Sequence[Envelope]) -> None:
+        """Seal the personal text, then publish; either failing means nothing was stored."""
+        try:
+            sealed = await self.sealer.seal(events)
+        except SealingUnavailable as exc:
+            raise PublishError(str(exc)) from exc
+        await self.publisher.publish(sealed)
 
     def rejected(self, channel: Channel) -> None:
         INGEST.labels(channel.value, "rejected").inc()

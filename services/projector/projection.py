@@ -16,6 +16,7 @@ from uuid import UUID
 
 from schemas.envelope import Envelope
 from schemas.events import (
+    AccessLogged,
     ContactRecorded,
     CustomerLinked,
     DeadlineSignal,
@@ -60,6 +61,7 @@ class Plan:
     history: list[Row] = field(default_factory=list)
     signals: list[Row] = field(default_factory=list)
     notifications: list[Row] = field(default_factory=list)
+    access: list[Row] = field(default_factory=list)
 
 
 # Events that belong in a request's history: every clock step but the opening, and feedback.
@@ -166,6 +168,23 @@ def add(plan: Plan, event: Envelope) -> None:
                 data.request_id,
                 data.message,
                 event.time,
+            )
+        )
+    elif isinstance(data, AccessLogged):
+        plan.access.append(
+            (
+                UUID(event.id),
+                event.time,
+                event.subject,
+                data.trace_id,
+                data.span_id,
+                data.name,
+                data.endpoint,
+                data.purpose,
+                data.processing_activity,
+                data.staff_subject,
+                data.role,
+                data.department,
             )
         )
     elif isinstance(data, CustomerLinked):

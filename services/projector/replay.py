@@ -29,6 +29,7 @@ COMPARED = {
     "request_history": "*",
     "signals": "*",
     "notifications": "*",
+    "access_log": "*",
     "customers": "*",
     "processed_events": "event_id, event_type, customer_key, source_topic",
 }

@@ -15,7 +15,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from schemas.envelope import Envelope
-from schemas.topics import EVENTS, NOTIFICATIONS, SIGNALS
+from schemas.topics import ACCESS, EVENTS, NOTIFICATIONS, SIGNALS
 from services.deadletter import Consumed, DeadLetters
 from services.ingest.publisher import KafkaPublisher
 from services.metrics import EVENTS_PROJECTED, PROJECTION_LAG
@@ -25,7 +25,7 @@ from streams.clock.norms import Catalogue
 
 log = logging.getLogger(__name__)
 
-TOPICS = (EVENTS, SIGNALS, NOTIFICATIONS)
+TOPICS = (EVENTS, SIGNALS, NOTIFICATIONS, ACCESS)
 GROUP = "contactmoment-projector"
 RETRYABLE = (
     OSError,

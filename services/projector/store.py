@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
@@ -11,7 +12,8 @@ from uuid import UUID
 import asyncpg
 
 from schemas.envelope import Envelope
-from services.projector import due
+from services.privacy.crypto import master_key
+from services.projector import due, unseal
 from services.projector.projection import Plan, Row, plan_batch
 from services.settings import load_settings
 from streams.clock.norms import Catalogue
@@ -72,6 +74,14 @@ NOTIFICATIONS = (
     " ON CONFLICT (event_id) DO NOTHING"
 )
 
+ACCESS_LOG = (
+    "INSERT INTO access_log (event_id, occurred_at, customer_key, trace_id, span_id, name,"
+    " endpoint, purpose, processing_activity, staff_subject, role, department)"
+    " SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],"
+    " $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])"
+    " ON CONFLICT (event_id) DO NOTHING"
+)
+
 
 async def connect_pool(database_url: str, schema: str | None = None) -> asyncpg.Pool:
     """A pool whose connections see `schema` first (replay builds into a fresh one)."""
@@ -105,12 +115,16 @@ async def write_plan(conn: asyncpg.Connection, plan: Plan) -> None:
     await _bulk(conn, HISTORY, plan.history)
     await _bulk(conn, SIGNALS, plan.signals)
     await _bulk(conn, NOTIFICATIONS, plan.notifications)
+    await _bulk(conn, ACCESS_LOG, plan.access)
 
 
 async def apply_batch(
     pool: asyncpg.Pool,
     events: Sequence[tuple[str, Envelope]],
     catalogue: Catalogue | None = None,
+    master: bytes | None = None,
+    retention: timedelta | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> int:
     """Apply (topic, event) pairs exactly once; returns how many were new.
 
@@ -135,6 +149,9 @@ async def apply_batch(
             if event.id in new_ids:
                 new_ids.discard(event.id)
                 todo.append(event)
+        todo = await unseal.prepare(
+            conn, todo, master or default_master(), retention or default_retention(), now()
+        )
         plan = plan_batch(todo)
         await write_plan(conn, plan)
         touched = {row[1] for row in plan.history}
@@ -145,3 +162,12 @@ async def apply_batch(
 @lru_cache(maxsize=1)
 def default_catalogue() -> Catalogue:
     return load_norms(load_settings().service_norms)
+
+
+@lru_cache(maxsize=1)
+def default_master() -> bytes:
+    return master_key(load_settings().secret("master-key"))
+
+
+def default_retention() -> timedelta:
+    return timedelta(days=load_settings().text_retention_days)

@@ -139,7 +139,9 @@ class FaultStack:
             "CONTACTMOMENT_API_PORT": str(api_port),
             "CONTACTMOMENT_SMTP_PORT": str(free_port()),
             "CONTACTMOMENT_API_TOKEN": "faults-" + os.urandom(12).hex(),
+            "CONTACTMOMENT_ALLOW_STATIC_TOKEN": "true",
             "CONTACTMOMENT_PSEUDONYM_KEY": "faults-key-" + os.urandom(12).hex(),
+            "CONTACTMOMENT_MASTER_KEY": "faults-master-" + os.urandom(12).hex(),
             "CONTACTMOMENT_LOCAL_DIR": str(root),
         }
         settings = Settings(

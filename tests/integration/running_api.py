@@ -122,6 +122,7 @@ def start_api(
         "CONTACTMOMENT_API_PORT": str(api_port),
         "CONTACTMOMENT_SMTP_PORT": str(smtp_port),
         "CONTACTMOMENT_API_TOKEN": token,
+        "CONTACTMOMENT_ALLOW_STATIC_TOKEN": "true",
         "CONTACTMOMENT_PSEUDONYM_KEY": key,
         **(extra_env or {}),
     }

@@ -13,11 +13,13 @@ import services.api.app as api_app
 from services import cli
 from services.api.app import create_app
 from services.ingest.publisher import MemoryPublisher
+from services.privacy.sealer import memory_sealer
 from services.runtime import serve_metrics
 from services.settings import Settings
 
 HOST = "127.0.0.2"
 SECRETS = {"api_token": "t" * 32, "pseudonym_key": "k" * 32}
+SETTINGS_SECRETS = {**SECRETS, "master_key": "m" * 32, "allow_static_token": True}
 
 
 def _free_port(host: str) -> int:
@@ -37,7 +39,7 @@ def test_the_api_listens_and_reports_on_the_bind_host(
 ) -> None:
     uvicorn_calls: list[dict[str, Any]] = []
     monkeypatch.setattr("uvicorn.run", lambda app, **kwargs: uvicorn_calls.append(kwargs))
-    settings = Settings(bind_host=HOST, api_port=_free_port(HOST), **SECRETS)
+    settings = Settings(bind_host=HOST, api_port=_free_port(HOST), **SETTINGS_SECRETS)
     args = argparse.Namespace(no_smtp=True, log_level="info", access_log=False)
     assert cli.cmd_api(settings, args) == 0
     assert uvicorn_calls[0]["host"] == HOST
@@ -55,7 +57,9 @@ async def test_smtp_ingress_listens_on_the_bind_host(monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(api_app, "start_smtp", recording_start_smtp)
     settings = Settings(bind_host=HOST, smtp_port=_free_port(HOST))
-    app = create_app(settings, publisher=MemoryPublisher(), smtp=True, **SECRETS)
+    app = create_app(
+        settings, publisher=MemoryPublisher(), sealer=memory_sealer(), smtp=True, **SECRETS
+    )
     async with app.router.lifespan_context(app):
         (server,) = started
         assert {s.getsockname()[:2] for s in server.sockets} == {(HOST, settings.smtp_port)}

@@ -30,6 +30,7 @@ from starlette.routing import Match
 from services.api.app import create_app
 from services.cli import build_parser
 from services.ingest.publisher import MemoryPublisher
+from services.privacy.sealer import memory_sealer
 from services.probes import probe_app
 from services.settings import Settings
 
@@ -219,7 +220,11 @@ def all_containers() -> list[Container]:
 @cache
 def api_app() -> Any:
     return create_app(
-        Settings(), publisher=MemoryPublisher(), api_token="t" * 32, pseudonym_key="k" * 32
+        Settings(),
+        publisher=MemoryPublisher(),
+        api_token="t" * 32,
+        pseudonym_key="k" * 32,
+        sealer=memory_sealer(),
     )
 
 

@@ -1,0 +1,107 @@
+"""The access log's write side: every staff read of personal data is published to
+contact.access.v1 before the answer leaves, with the purpose the caller gave.
+
+A read whose record Kafka does not acknowledge is not answered (503): no read without a
+record. Fields follow the Logboek Dataverwerkingen where it fits (docs/privacy.md).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import tomllib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fastapi import Request
+
+from schemas.envelope import new_event
+from schemas.events import AccessLogged, EventType
+from schemas.topics import ACCESS
+from services.api.auth import Staff
+from services.api.problems import Problem, kafka_unavailable
+from services.ingest.publisher import PublishError, to_record
+from services.metrics import ACCESS_RECORDS
+
+TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+@dataclass(frozen=True)
+class Purpose:
+    text: str
+    activity: str | None = None  # the registered processing activity's URI
+
+
+def load_activities(path: Path) -> dict[str, tuple[str, str]]:
+    """Registered processing activities: id → (name, URI)."""
+    if not path.exists():
+        return {}
+    table = tomllib.loads(path.read_text()).get("activities", {})
+    return {key: (str(v["name"]), str(v["uri"])) for key, v in table.items()}
+
+
+def purpose(request: Request) -> Purpose:
+    """FastAPI dependency: the X-Purpose of a read; 400 without one."""
+    raw = request.headers.get("x-purpose", "").strip()
+    if not raw:
+        raise Problem(
+            400,
+            "Purpose required",
+            "every read of personal data needs an `X-Purpose` header: a registered "
+            "processing activity id ("
+            + ", ".join(sorted(request.app.state.activities))
+            + ") or a short free-text reason",
+        )
+    if len(raw) > 500:
+        raise Problem(400, "Purpose too long", "X-Purpose: at most 500 characters")
+    return resolve(request.app.state.activities, raw)
+
+
+def resolve(activities: dict[str, tuple[str, str]], raw: str) -> Purpose:
+    """A registered processing activity id becomes its name and URI; anything else is text."""
+    registered = activities.get(raw)
+    return Purpose(*registered) if registered else Purpose(raw)
+
+
+async def record(
+    request: Request, staff: Staff, role: str, why: Purpose, keys: list[str], name: str
+) -> None:
+    """Publish one access record per customer key read; 503 when Kafka does not take them."""
+    if not keys:
+        return
+    match = TRACEPARENT.match(request.headers.get("traceparent", ""))
+    trace_id = match.group(1) if match else secrets.token_hex(16)
+    route = request.scope.get("route")
+    endpoint = f"{request.method} {getattr(route, 'path', request.url.path)}"
+    now = datetime.now(UTC)
+    events = []
+    for key in dict.fromkeys(keys):
+        span_id = secrets.token_hex(8)
+        events.append(
+            new_event(
+                EventType.ACCESS_LOGGED,
+                source="urn:contactmoment:api",
+                source_id=f"{trace_id}:{span_id}",
+                subject=key,
+                time=now,
+                data=AccessLogged(
+                    trace_id=trace_id,
+                    span_id=span_id,
+                    name=name,
+                    endpoint=endpoint,
+                    purpose=why.text,
+                    processing_activity=why.activity,
+                    staff_subject=staff.subject,
+                    role=role,
+                    department=staff.department,
+                ),
+            )
+        )
+    try:
+        await request.app.state.ingest.publisher.send_records(
+            [to_record(e, ACCESS) for e in events]
+        )
+    except PublishError as exc:
+        raise kafka_unavailable(exc, exc.retry_after) from None
+    ACCESS_RECORDS.labels(role).inc(len(events))

@@ -1,0 +1,163 @@
+"""The resident's own view (AVG art. 15): `/v1/me…`, with the portal's resident token.
+
+A resident sees their own data and that of the keys linked to them — never anyone else's —
+without the staff's internal notes (call notes, message summaries, who handled it, the
+vulnerability flag), and sees who looked at their data as role, department and purpose,
+never as a staff member's name.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+
+from schemas.identifiers import IdentifierKind
+from schemas.keys import key_of
+from services.api import read_model
+from services.api.auth import Resident, current_resident
+from services.api.database import connection
+from services.api.problems import validation_problem
+
+router = APIRouter(prefix="/v1/me", tags=["resident"])
+Me = Annotated[Resident, Depends(current_resident)]
+
+TIMELINE_FIELDS = (
+    "event_id",
+    "type",
+    "occurred_at",
+    "channel",
+    "direction",
+    "subject",
+    "outcome",
+    "request_id",
+)
+REQUEST_FIELDS = (
+    "request_id",
+    "request_type",
+    "subject",
+    "channel",
+    "department",
+    "opened_at",
+    "status",
+    "acknowledged_at",
+    "answered_at",
+    "closed_at",
+    "due_at",
+    "breached",
+)
+
+
+async def my_cluster(request: Request, me: Resident) -> read_model.Cluster:
+    """The resident's keys: their BSN key and what links to it (none yet: an empty view)."""
+    pseudonyms = request.app.state.ingest.pseudonyms
+    key = key_of(pseudonyms.identifier(IdentifierKind.BSN, me.bsn).hash)
+    async with connection(request) as conn:
+        group = await read_model.cluster(conn, key)
+    return group or read_model.Cluster(key, [key])
+
+
+def _only(item: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    return {name: item.get(name) for name in fields}
+
+
+async def about(conn: Any, group: read_model.Cluster) -> dict[str, Any]:
+    summary = await read_model.summary(conn, group)
+    summary.pop("linked_keys", None)
+    summary["open_requests"] = [_only(r, REQUEST_FIELDS) for r in summary["open_requests"]]
+    return summary
+
+
+async def my_requests(conn: Any, group: read_model.Cluster) -> list[dict[str, Any]]:
+    rows = await read_model.requests(conn, customer_keys=group.keys, limit=10_000)
+    return [_only(r, REQUEST_FIELDS) for r in rows]
+
+
+async def my_access_log(conn: Any, group: read_model.Cluster, limit: int) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT occurred_at, name, role, department, purpose, processing_activity"
+        " FROM access_log WHERE customer_key = ANY($1) ORDER BY occurred_at DESC LIMIT $2",
+        group.keys,
+        limit,
+    )
+    return [{**dict(r), "occurred_at": r["occurred_at"].isoformat()} for r in rows]
+
+
+async def my_timeline(
+    conn: Any, group: read_model.Cluster, limit: int, before: str | None
+) -> dict[str, Any]:
+    try:
+        page = await read_model.timeline(conn, group, limit, before)
+    except read_model.BadCursor:
+        raise validation_problem(
+            [{"field": "before", "problem": "not a cursor from this API"}]
+        ) from None
+    return {"items": [_only(i, TIMELINE_FIELDS) for i in page["items"]], "next": page["next"]}
+
+
+@router.get("")
+async def get_me(request: Request, me: Me) -> dict[str, Any]:
+    """What the municipality knows about you: identifiers (masked), contacts, open requests."""
+    group = await my_cluster(request, me)
+    async with connection(request) as conn:
+        return await about(conn, group)
+
+
+@router.get("/timeline")
+async def get_my_timeline(
+    request: Request,
+    me: Me,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before: Annotated[str | None, Query(description="the `next` of the previous page")] = None,
+) -> dict[str, Any]:
+    """Your contacts and requests, newest first."""
+    group = await my_cluster(request, me)
+    async with connection(request) as conn:
+        return await my_timeline(conn, group, limit, before)
+
+
+@router.get("/requests")
+async def get_my_requests(request: Request, me: Me) -> dict[str, Any]:
+    """All your requests, with their status and when an answer is due."""
+    group = await my_cluster(request, me)
+    async with connection(request) as conn:
+        return {"items": await my_requests(conn, group)}
+
+
+@router.get("/access-log")
+async def get_my_access_log(
+    request: Request, me: Me, limit: Annotated[int, Query(ge=1, le=1000)] = 200
+) -> dict[str, Any]:
+    """Who looked at your data: when, which role and department, and why (no names)."""
+    group = await my_cluster(request, me)
+    async with connection(request) as conn:
+        return {"items": await my_access_log(conn, group, limit)}
+
+
+@router.get("/export")
+async def get_my_export(request: Request, me: Me) -> JSONResponse:
+    """Everything above in one machine-readable document (AVG art. 15 and 20)."""
+    group = await my_cluster(request, me)
+    async with connection(request) as conn:
+        items: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            page = await my_timeline(conn, group, 500, cursor)
+            items += page["items"]
+            cursor = page["next"]
+            if cursor is None:
+                break
+        document = {
+            "format": "contactmoment-inzage/v1",
+            "generated_at": datetime.now(UTC).isoformat(),
+            "about_you": await about(conn, group),
+            "timeline": items,
+            "requests": await my_requests(conn, group),
+            "access_log": await my_access_log(conn, group, 100_000),
+        }
+    return JSONResponse(
+        document,
+        headers={"Content-Disposition": 'attachment; filename="mijn-gegevens.json"'},
+    )

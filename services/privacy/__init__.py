@@ -1,0 +1,1 @@
+"""Privacy by construction: per-customer encryption of free text, erasure and retention."""

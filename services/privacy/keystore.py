@@ -1,0 +1,49 @@
+"""The data keys, in PostgreSQL (schema `privacy`), wrapped by the master key.
+
+Not cached on purpose: an erasure deletes keys, and a process that kept one would go on
+sealing new text with a key that no longer exists. One indexed lookup per sealed event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+import asyncpg
+
+from services.privacy import crypto
+
+SELECT_ONE = "SELECT key_id, wrapped FROM privacy.data_keys WHERE customer_key = $1 AND period = $2"
+INSERT = (
+    "INSERT INTO privacy.data_keys (key_id, customer_key, period, wrapped) VALUES ($1, $2, $3, $4)"
+    " ON CONFLICT (customer_key, period) DO NOTHING"
+)
+SELECT_MANY = "SELECT key_id, wrapped FROM privacy.data_keys WHERE key_id = ANY($1::text[])"
+
+
+class KeyStore:
+    """Data keys per (customer key, month); `master` is crypto.master_key(secret)."""
+
+    def __init__(self, master: bytes) -> None:
+        self.master = master
+
+    async def key_for(
+        self, conn: asyncpg.Connection, customer_key: str, period: date
+    ) -> tuple[str, bytes]:
+        """The customer's data key for that month, created on first use (race-safe)."""
+        row = await conn.fetchrow(SELECT_ONE, customer_key, period)
+        if row is None:
+            key_id = crypto.new_key_id()
+            wrapped = crypto.wrap(self.master, key_id, crypto.new_data_key())
+            await conn.execute(INSERT, key_id, customer_key, period, wrapped)
+            row = await conn.fetchrow(SELECT_ONE, customer_key, period)
+        assert row is not None
+        return row["key_id"], crypto.unwrap(self.master, row["key_id"], row["wrapped"])
+
+    async def keys(self, conn: asyncpg.Connection, key_ids: Iterable[str]) -> dict[str, bytes]:
+        """The data keys that still exist among `key_ids` (erased ones are simply absent)."""
+        wanted = sorted(set(key_ids))
+        if not wanted:
+            return {}
+        rows = await conn.fetch(SELECT_MANY, wanted)
+        return {r["key_id"]: crypto.unwrap(self.master, r["key_id"], r["wrapped"]) for r in rows}

@@ -1,0 +1,96 @@
+"""Which event fields are personal free text, and sealing/opening them: pure functions.
+
+Sealing happens where an event is born (the API), opening where it is projected; Kafka
+only ever holds the sealed form. A field whose key was erased (or has passed retention)
+opens as nothing: optional fields become absent, required ones read ERASED.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+from schemas.envelope import Envelope
+from schemas.events import DATA_MODELS
+from schemas.sealed import is_sealed
+from services.privacy import crypto
+
+# Top-level personal text fields, and lists whose items carry a personal `masked` display.
+TEXT_FIELDS = ("summary", "note", "reason", "comment")
+IDENTIFIER_LISTS = ("identifiers",)
+ERASED = "[gewist]"
+
+
+def period_of(when: datetime) -> date:
+    """Data keys are per customer per calendar month, so retention can shred by month."""
+    return date(when.year, when.month, 1)
+
+
+def _rewrite(data: dict[str, Any], change: Callable[[str, bool], str | None]) -> dict[str, Any]:
+    """Apply `change(value, required)` to every personal field of an event's data."""
+    out = dict(data)
+    for name in TEXT_FIELDS:
+        if isinstance(out.get(name), str):
+            new = change(out[name], name == "reason")
+            if new is None:
+                del out[name]
+            else:
+                out[name] = new
+    for name in IDENTIFIER_LISTS:
+        if isinstance(out.get(name), list):
+            out[name] = [{**item, "masked": change(item["masked"], True)} for item in out[name]]
+    return out
+
+
+def _with_data(event: Envelope, data: dict[str, Any]) -> Envelope:
+    model = DATA_MODELS[event.type].model_validate(data)
+    return event.model_copy(update={"data": model})
+
+
+def plain_fields(event: Envelope) -> bool:
+    """Does the event carry personal text that is not sealed yet?"""
+    found = False
+
+    def note(value: str, required: bool) -> str:
+        nonlocal found
+        found = found or not is_sealed(value)
+        return value
+
+    _rewrite(event.data.model_dump(mode="json", exclude_none=True), note)
+    return found
+
+
+def seal_event(event: Envelope, key_id: str, data_key: bytes) -> Envelope:
+    def seal(value: str, required: bool) -> str:
+        return value if is_sealed(value) else crypto.seal(key_id, data_key, value)
+
+    return _with_data(event, _rewrite(event.data.model_dump(mode="json", exclude_none=True), seal))
+
+
+def key_ids(event: Envelope) -> set[str]:
+    found: set[str] = set()
+
+    def note(value: str, required: bool) -> str:
+        if is_sealed(value):
+            found.add(crypto.key_id_of(value))
+        return value
+
+    _rewrite(event.data.model_dump(mode="json", exclude_none=True), note)
+    return found
+
+
+def open_event(event: Envelope, keys: Mapping[str, bytes]) -> Envelope:
+    """The event with its sealed fields opened; a field whose key is gone reads as erased."""
+
+    def open_(value: str, required: bool) -> str | None:
+        if not is_sealed(value):
+            return value
+        key = keys.get(crypto.key_id_of(value))
+        if key is None:
+            return ERASED if required else None
+        return crypto.open_sealed(value, key)
+
+    data = event.data.model_dump(mode="json", exclude_none=True)
+    opened = _rewrite(data, open_)
+    return event if opened == data else _with_data(event, opened)

@@ -1,0 +1,57 @@
+"""Before a batch is projected: drop what an erasure removed, open the sealed text.
+
+Runs inside the batch's transaction, on the live projector and on replay alike, so a replay
+after an erasure brings none of the erased customer's data back, and text past its
+retention stays closed even where Kafka still holds the ciphertext.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from schemas.envelope import Envelope
+from schemas.events import NOTIFICATION_TYPES, SIGNAL_TYPES
+from services.privacy.keystore import KeyStore
+from services.privacy.sealing import key_ids, open_event
+
+
+async def erased(conn: asyncpg.Connection, keys: set[str]) -> dict[str, datetime]:
+    rows = await conn.fetch(
+        "SELECT customer_key, erased_at FROM privacy.erasures WHERE customer_key = ANY($1)",
+        sorted(keys),
+    )
+    return {r["customer_key"]: r["erased_at"] for r in rows}
+
+
+def survives(event: Envelope, erased_at: datetime | None, known_requests: set[str]) -> bool:
+    """Does an event outlive its customer's erasure? Only what happened after it does; a
+    signal or notification about a request the erasure removed does not."""
+    if erased_at is None:
+        return True
+    if event.time <= erased_at:
+        return False
+    if event.type in SIGNAL_TYPES | NOTIFICATION_TYPES:
+        request_id = getattr(event.data, "request_id", None)
+        return request_id is None or request_id in known_requests
+    return True
+
+
+async def prepare(
+    conn: asyncpg.Connection,
+    events: list[Envelope],
+    master: bytes,
+    retention: timedelta,
+    now: datetime,
+) -> list[Envelope]:
+    gone = await erased(conn, {e.subject for e in events})
+    if gone:
+        asked = sorted({getattr(e.data, "request_id", None) or "" for e in events} - {""})
+        rows = await conn.fetch("SELECT request_id FROM requests WHERE request_id = ANY($1)", asked)
+        known = {r["request_id"] for r in rows}
+        events = [e for e in events if survives(e, gone.get(e.subject), known)]
+    wanted = {k for e in events for k in key_ids(e)}
+    keys = await KeyStore(master).keys(conn, wanted) if wanted else {}
+    horizon = now - retention
+    return [open_event(e, keys if e.time >= horizon else {}) for e in events]
