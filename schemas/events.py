@@ -233,6 +233,10 @@ class Notification(EventData):
     message: Annotated[str, Field(min_length=1, max_length=2000)]
 
 
+# Staff roles (services/api/policy.py says what each may read).
+STAFF_ROLES = ("kcc", "department", "regieteam", "auditor", "channel")
+
+
 class AccessLogged(EventData):
     """One read of a customer's personal data by staff (the access log; docs/privacy.md).
 
@@ -248,7 +252,7 @@ class AccessLogged(EventData):
     purpose: Text
     processing_activity: Text | None = None
     staff_subject: Text
-    role: Annotated[str, Field(pattern=r"^(kcc|department|regieteam|auditor|channel)$")]
+    role: Annotated[str, Field(pattern="^(" + "|".join(STAFF_ROLES) + ")$")]
     department: Text | None = None
     status: Annotated[str, Field(pattern=r"^(ok|error)$")] = "ok"
 

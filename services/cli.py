@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from schemas.events import STAFF_ROLES
 from services.dev.errors import StackError
 from services.settings import ConfigError, Settings, load_settings
 from services.topics import TopicError
@@ -59,9 +60,116 @@ def cmd_dev_status(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_dev_secrets(settings: Settings, args: argparse.Namespace) -> int:
+    from services.dev.tokens import ensure_issuer
+
     for name, path in settings.ensure_secrets().items():
         _say(f"{name}: {path}")
+    key, jwks = ensure_issuer(settings.local_dir)
+    _say(f"dev token issuer: {key} (public keys: {jwks})")
     return EXIT_OK
+
+
+def cmd_dev_token(settings: Settings, args: argparse.Namespace) -> int:
+    """Print a token of the development issuer (make run's API trusts it)."""
+    from stdnum.nl import bsn
+
+    from services.dev import tokens
+
+    if args.resident:
+        # The BSN comes on standard input, never as an argument (it would show in `ps`).
+        if sys.stdin.isatty():
+            print("BSN of the resident: ", end="", file=sys.stderr, flush=True)
+        raw = sys.stdin.readline().strip()
+        if not bsn.is_valid(raw):
+            print("contactmoment: that is not a valid BSN (9 digits, 11-check)", file=sys.stderr)
+            return EXIT_USAGE
+        print(
+            tokens.resident_token(
+                settings.local_dir, bsn.compact(raw), settings.resident_audience, args.minutes
+            )
+        )
+        return EXIT_OK
+    if not args.role:
+        print("contactmoment: give --role (one or more) or --resident", file=sys.stderr)
+        return EXIT_USAGE
+    if "department" in args.role and not args.department:
+        print("contactmoment: the department role needs --department", file=sys.stderr)
+        return EXIT_USAGE
+    print(
+        tokens.staff_token(
+            settings.local_dir,
+            args.subject,
+            args.role,
+            args.department,
+            settings.jwt_audience,
+            args.minutes,
+        )
+    )
+    return EXIT_OK
+
+
+# -- privacy ----------------------------------------------------------------------------------
+
+
+def cmd_privacy_erase(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncpg
+
+    from schemas.keys import is_customer_key
+    from services.privacy.erasure import erase
+
+    if not is_customer_key(args.customer):
+        print(f"contactmoment: {args.customer!r} is not a customer key", file=sys.stderr)
+        return EXIT_USAGE
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print("contactmoment: erasure cannot be undone; confirm with --yes", file=sys.stderr)
+            return EXIT_USAGE
+        answer = input(f"Erase {args.customer} and every key linked to it? Type 'erase': ")
+        if answer.strip() != "erase":
+            _say("nothing erased")
+            return EXIT_FAIL
+
+    async def run() -> int:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            report = await erase(conn, args.customer)
+        finally:
+            await conn.close()
+        _say(f"erased {', '.join(report.keys)} at {report.erased_at.isoformat()}")
+        _say(f"  data keys deleted: {report.data_keys_deleted} (their text on Kafka is unreadable)")
+        for table, count in report.rows_purged.items():
+            _say(f"  {table:<22} {count} rows purged")
+        _say("  the access log is kept (accountability); replays drop the earlier events")
+        return EXIT_OK
+
+    return asyncio.run(run())
+
+
+def cmd_privacy_retention(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    import asyncpg
+
+    from services.privacy.retention import enforce
+
+    days = args.days or settings.text_retention_days
+
+    async def run() -> int:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            report = await enforce(conn, datetime.now(UTC), days, args.dry_run)
+        finally:
+            await conn.close()
+        verb = "would forget" if args.dry_run else "forgot"
+        _say(f"free text older than {report.horizon:%Y-%m-%d} ({days} days):")
+        _say(f"  {verb} {report.data_keys_deleted} data keys (whole months before the horizon)")
+        _say(
+            f"  {verb} the text of {report.timeline_rows} timeline and "
+            f"{report.history_rows} request-history rows"
+        )
+        return EXIT_OK
+
+    return asyncio.run(run())
 
 
 # -- topics, db, schemas --------------------------------------------------------------------
@@ -270,6 +378,36 @@ def build_parser() -> argparse.ArgumentParser:
     dev_sub.add_parser(
         "secrets", help="generate .local/api-token and .local/pseudonym-key"
     ).set_defaults(handler=cmd_dev_secrets)
+
+    token = dev_sub.add_parser(
+        "token",
+        help="print a token of the development issuer (.local/jwt/)",
+        description="Staff: --role kcc|department|regieteam|auditor|channel (repeatable). "
+        "Resident: --resident, the BSN on standard input (never as an argument).",
+    )
+    token.add_argument("--role", action="append", choices=STAFF_ROLES)
+    token.add_argument("--department", help="the department of a department role")
+    token.add_argument("--subject", default="medewerker-dev", help="the staff member's id")
+    token.add_argument("--resident", action="store_true", help="a resident (portal) token")
+    token.add_argument("--minutes", type=int, default=60, help="lifetime (default 60)")
+    token.set_defaults(handler=cmd_dev_token)
+
+    privacy = sub.add_parser("privacy", help="erasure on request and retention of free text")
+    privacy_sub = privacy.add_subparsers(dest="privacy_command", metavar="ACTION", required=True)
+    erase = privacy_sub.add_parser(
+        "erase",
+        help="erase a customer (AVG art. 17): delete data keys, purge the read model",
+    )
+    erase.add_argument("--customer", required=True, help="the customer key (k-…)")
+    erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    erase.set_defaults(handler=cmd_privacy_erase)
+    retention = privacy_sub.add_parser(
+        "retention",
+        help="forget free text older than CONTACTMOMENT_TEXT_RETENTION_DAYS (run daily)",
+    )
+    retention.add_argument("--days", type=int, help="override the retention in days")
+    retention.add_argument("--dry-run", action="store_true", help="count, change nothing")
+    retention.set_defaults(handler=cmd_privacy_retention)
 
     topics = sub.add_parser("topics", help="Kafka topics of the contract")
     topics_sub = topics.add_subparsers(dest="topics_command", metavar="ACTION", required=True)

@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from services.dev.tokens import DEV_ISSUER, ensure_issuer
 from services.settings import Settings
 
 
@@ -47,7 +48,12 @@ def banner(settings: Settings, processes: Sequence[ProcessSpec]) -> str:
         lines += [
             f"  API          {base}/v1  (OpenAPI: {base}/openapi.json)",
             f"  metrics      {base}/metrics",
-            f"  API token    {settings.secret('api-token')}  (from {settings.local_dir}/api-token)",
+            f"  API token    {settings.secret('api-token')}  (from {settings.local_dir}/api-token;"
+            " development only: every staff role)",
+            "  role tokens  .venv/bin/contactmoment dev token --role kcc|department|regieteam|"
+            "auditor|channel [--department D]",
+            f"  resident     {base}/ui/mijn  (token: echo BSN | .venv/bin/contactmoment dev token"
+            " --resident)",
         ]
     lines.append("Ctrl-C stops the processes; `make down` stops Kafka and PostgreSQL.")
     return "\n".join(lines)
@@ -55,6 +61,16 @@ def banner(settings: Settings, processes: Sequence[ProcessSpec]) -> str:
 
 def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # SIGTERM stops the children the same way Ctrl-C does
+
+
+def local_sign_in(settings: Settings) -> dict[str, str]:
+    """The local stack accepts the generated development token and the development issuer's
+    JWTs (`contactmoment dev token`), unless an issuer is configured."""
+    env = {"PYTHONUNBUFFERED": "1", "CONTACTMOMENT_ALLOW_STATIC_TOKEN": "true"}
+    if not settings.jwt_jwks:
+        _, jwks = ensure_issuer(settings.local_dir)
+        env |= {"CONTACTMOMENT_JWT_ISSUER": DEV_ISSUER, "CONTACTMOMENT_JWT_JWKS": str(jwks)}
+    return env
 
 
 def run(settings: Settings, processes: Sequence[ProcessSpec]) -> int:
@@ -69,8 +85,7 @@ def run(settings: Settings, processes: Sequence[ProcessSpec]) -> int:
             [sys.executable, "-m", "services.cli", *spec.argv],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            # The local stack signs in with the generated development token.
-            env={**os.environ, "PYTHONUNBUFFERED": "1", "CONTACTMOMENT_ALLOW_STATIC_TOKEN": "true"},
+            env={**os.environ, **local_sign_in(settings)},
             start_new_session=True,
         )
         children[spec.name] = proc

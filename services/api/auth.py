@@ -21,10 +21,11 @@ import jwt
 from fastapi import Request
 from stdnum.nl import bsn as stdnum_bsn
 
+from schemas.events import STAFF_ROLES
 from services.api.problems import Problem
 from services.settings import ConfigError, Settings
 
-ROLES = ("kcc", "department", "regieteam", "auditor", "channel")
+ROLES = STAFF_ROLES
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"]
 STATIC_SUBJECT = "ontwikkeltoken"
 

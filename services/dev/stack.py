@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from services.dev.kafka import LocalKafka
 from services.dev.postgres import LocalPostgres
+from services.dev.tokens import ensure_issuer
 from services.settings import Settings
 
 Progress = Callable[[str], None]
@@ -15,6 +16,7 @@ Progress = Callable[[str], None]
 def up(settings: Settings, progress: Progress = print, brokers: int | None = None) -> LocalKafka:
     """Start PostgreSQL and Kafka (each only if not running); the Kafka cluster started."""
     settings.ensure_secrets()
+    ensure_issuer(settings.local_dir)
     postgres, kafka = LocalPostgres(settings), LocalKafka(settings, brokers)
     for name, server, was_running in (
         ("postgres", postgres, postgres.status().running),

@@ -28,6 +28,7 @@ from schemas.events import (
     RequestRef,
 )
 from schemas.keys import Identifier
+from services.privacy.sealing import ERASED
 from streams.clock.deadlines import STEP_OF
 
 Row = tuple[Any, ...]
@@ -93,14 +94,12 @@ def _timeline(plan: Plan, event: Envelope, **c: Any) -> None:
 def _identifiers(plan: Plan, key: str, idents: list[Identifier], at: datetime) -> None:
     for ident in idents:
         seen = plan.identifiers.get((key, ident.hash))
-        if seen is None or at < seen[4]:
-            plan.identifiers[(key, ident.hash)] = (
-                key,
-                ident.hash,
-                ident.kind.value,
-                ident.masked,
-                at,
-            )
+        masked = ident.masked
+        if seen is not None and masked == ERASED:
+            masked = seen[3]  # a readable display wins over one past its retention
+        if seen is None or at < seen[4] or seen[3] == ERASED != masked:
+            first = at if seen is None else min(at, seen[4])
+            plan.identifiers[(key, ident.hash)] = (key, ident.hash, ident.kind.value, masked, first)
 
 
 def add(plan: Plan, event: Envelope) -> None:

@@ -13,6 +13,7 @@ import asyncpg
 
 from schemas.envelope import Envelope
 from services.privacy.crypto import master_key
+from services.privacy.erasure import ERASURE_LOCK
 from services.projector import due, unseal
 from services.projector.projection import Plan, Row, plan_batch
 from services.settings import load_settings
@@ -32,8 +33,12 @@ IDENTIFIERS = (
     "INSERT INTO customer_identifiers (customer_key, hash, kind, masked, first_seen)"
     " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])"
     " ON CONFLICT (customer_key, hash) DO UPDATE"
-    " SET first_seen = LEAST(customer_identifiers.first_seen, EXCLUDED.first_seen)"
+    " SET first_seen = LEAST(customer_identifiers.first_seen, EXCLUDED.first_seen),"
+    # text past its retention opens as [gewist]: a later sighting supplies the display
+    "  masked = CASE WHEN customer_identifiers.masked = '[gewist]' THEN EXCLUDED.masked"
+    "  ELSE customer_identifiers.masked END"
     " WHERE EXCLUDED.first_seen < customer_identifiers.first_seen"
+    "  OR customer_identifiers.masked = '[gewist]'"
 )
 CUSTOMERS = (
     "INSERT INTO customers AS c (customer_key, contact_count, channels, inbound_channels,"
@@ -134,6 +139,8 @@ async def apply_batch(
     if not events:
         return 0
     async with pool.acquire() as conn, conn.transaction():
+        # An erasure waits for the batches in flight and they for it (services/privacy).
+        await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", ERASURE_LOCK)
         fresh = await conn.fetch(
             "INSERT INTO processed_events (event_id, event_type, customer_key, source_topic)"
             " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])"

@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 
 from services.dev.processes import port_open
+from services.dev.tokens import DEV_ISSUER, ensure_issuer
+from services.settings import load_settings
 
 
 def free_port() -> int:
@@ -110,6 +112,12 @@ def start_projector(
     return running
 
 
+def dev_issuer_env() -> dict[str, str]:
+    """Trust the development token issuer (tests mint role and resident tokens with it)."""
+    _, jwks = ensure_issuer(load_settings().local_dir)
+    return {"CONTACTMOMENT_JWT_ISSUER": DEV_ISSUER, "CONTACTMOMENT_JWT_JWKS": str(jwks)}
+
+
 def start_api(
     extra_env: dict[str, str] | None = None,
     args: tuple[str, ...] = ("--log-level", "debug", "--access-log"),
@@ -123,6 +131,7 @@ def start_api(
         "CONTACTMOMENT_SMTP_PORT": str(smtp_port),
         "CONTACTMOMENT_API_TOKEN": token,
         "CONTACTMOMENT_ALLOW_STATIC_TOKEN": "true",
+        **dev_issuer_env(),
         "CONTACTMOMENT_PSEUDONYM_KEY": key,
         **(extra_env or {}),
     }
