@@ -22,6 +22,7 @@ from services.api import (
     ingest_routes,
     problems,
     resident_routes,
+    resident_ui,
     staff_routes,
     ui,
 )
@@ -99,6 +100,7 @@ def create_app(
     app.include_router(access_routes.router)
     app.include_router(resident_routes.router)
     app.include_router(ui.router)
+    app.include_router(resident_ui.router)
     app.include_router(health.router)
     app.mount("/metrics", make_asgi_app())
     app.add_middleware(TimedRequests)

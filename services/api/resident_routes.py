@@ -97,6 +97,33 @@ async def my_timeline(
     return {"items": [_only(i, TIMELINE_FIELDS) for i in page["items"]], "next": page["next"]}
 
 
+async def full_timeline(conn: Any, group: read_model.Cluster) -> list[dict[str, Any]]:
+    """Every item of the resident's timeline, newest first (all pages)."""
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        page = await my_timeline(conn, group, 500, cursor)
+        items += page["items"]
+        cursor = page["next"]
+        if cursor is None:
+            return items
+
+
+async def export_document(conn: Any, group: read_model.Cluster) -> dict[str, Any]:
+    """The inzage document (AVG art. 15 and 20): /v1/me/export and the page's download."""
+    return {
+        "format": "contactmoment-inzage/v1",
+        "generated_at": datetime.now(UTC).isoformat(),
+        "about_you": await about(conn, group),
+        "timeline": await full_timeline(conn, group),
+        "requests": await my_requests(conn, group),
+        "access_log": await my_access_log(conn, group, 100_000),
+    }
+
+
+EXPORT_HEADERS = {"Content-Disposition": 'attachment; filename="mijn-gegevens.json"'}
+
+
 @router.get("")
 async def get_me(request: Request, me: Me) -> dict[str, Any]:
     """What the municipality knows about you: identifiers (masked), contacts, open requests."""
@@ -141,23 +168,5 @@ async def get_my_export(request: Request, me: Me) -> JSONResponse:
     """Everything above in one machine-readable document (AVG art. 15 and 20)."""
     group = await my_cluster(request, me)
     async with connection(request) as conn:
-        items: list[dict[str, Any]] = []
-        cursor: str | None = None
-        while True:
-            page = await my_timeline(conn, group, 500, cursor)
-            items += page["items"]
-            cursor = page["next"]
-            if cursor is None:
-                break
-        document = {
-            "format": "contactmoment-inzage/v1",
-            "generated_at": datetime.now(UTC).isoformat(),
-            "about_you": await about(conn, group),
-            "timeline": items,
-            "requests": await my_requests(conn, group),
-            "access_log": await my_access_log(conn, group, 100_000),
-        }
-    return JSONResponse(
-        document,
-        headers={"Content-Disposition": 'attachment; filename="mijn-gegevens.json"'},
-    )
+        document = await export_document(conn, group)
+    return JSONResponse(document, headers=EXPORT_HEADERS)

@@ -54,6 +54,14 @@ async def test_customer_page_shows_the_unified_timeline(
     await page.get_by_label("Toegangscode (API-token)").fill(api.token)
     await page.get_by_role("button", name="Inloggen").click()
     await page.wait_for_url(f"**/ui/customers/{key}")
+    # No customer data before the member of staff says why (the view is logged with it).
+    assert await page.get_by_role("heading", level=1).inner_text() == (
+        "Waarom bekijkt u dit klantbeeld?"
+    )
+    assert r.bsn[-4:] not in await page.content()
+    await page.get_by_label("Doel").fill("klantcontact")
+    await page.get_by_role("button", name="Klantbeeld openen").click()
+    await page.wait_for_url(f"**/ui/customers/{key}?purpose=klantcontact")
 
     assert await page.locator("html").get_attribute("lang") == "nl"
     assert await page.get_by_role("heading", level=1).inner_text() == "Klantbeeld"
@@ -74,6 +82,17 @@ async def test_customer_page_shows_the_unified_timeline(
     assert r.bsn not in html  # masked, never in plain text
     headers = await page.locator("th").all()
     assert all([await h.get_attribute("scope") == "col" for h in headers])
+
+    # The page view is in the access log, with the registered purpose.
+    log = await eventually(
+        lambda: client.get("/v1/access-log", params={"customer_key": key}),
+        lambda resp: any(
+            i["name"] == "klantbeeld (medewerkerspagina)" for i in resp.json()["items"]
+        ),
+    )
+    viewed = [i for i in log.json()["items"] if i["name"] == "klantbeeld (medewerkerspagina)"]
+    assert [i["purpose"] for i in viewed] == ["Beantwoorden van vragen en verzoeken van inwoners"]
+    assert viewed[0]["processing_activity"].endswith("/klantcontact")
 
     SCREENSHOTS.mkdir(exist_ok=True)
     shot = SCREENSHOTS / "staff-customer-page.png"

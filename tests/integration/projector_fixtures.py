@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from schemas.envelope import Envelope, encode, new_event
 from schemas.events import (
+    AccessLogged,
     Audience,
     DeadlineBreached,
     EventType,
@@ -128,6 +129,24 @@ def realistic_events(n_customers: int, seed: int) -> list[Envelope]:
                 audience=Audience.CUSTOMER,
                 channel="phone",
                 message="Sorry, we hebben u niet op tijd teruggebeld.",
+            ),
+        )
+    )
+    events.append(
+        new_event(
+            EventType.ACCESS_LOGGED,
+            source="urn:contactmoment:api",
+            source_id="a1",
+            subject=first.subject,
+            time=first.time + timedelta(days=4),
+            data=AccessLogged(
+                trace_id="0" * 31 + "1",
+                span_id="0" * 15 + "1",
+                name="klantbeeld raadplegen",
+                endpoint="GET /v1/customers/{key}",
+                purpose="Terugbellen en afspraken nakomen",
+                staff_subject="medewerker-1",
+                role="kcc",
             ),
         )
     )

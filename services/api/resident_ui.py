@@ -1,0 +1,160 @@
+"""The resident's own page (`/ui/mijn`): what the municipality knows about you, in Dutch.
+
+The portal of Mijn Gemeente signs the resident in with DigiD and hands over its resident
+token by posting it to /ui/mijn/login; the page keeps it in an HttpOnly, SameSite=Strict
+cookie for /ui/mijn only (never in a URL, never echoed in a page). The page shows what
+/v1/me shows, through the same reads (services/api/resident_routes.py): no staff notes, and
+who looked at your data only as role, department and purpose, never as a name.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from services.api.auth import Resident
+from services.api.body import read_limited
+from services.api.database import connection
+from services.api.problems import Problem
+from services.api.resident_routes import (
+    EXPORT_HEADERS,
+    about,
+    export_document,
+    full_timeline,
+    my_access_log,
+    my_cluster,
+    my_requests,
+)
+from services.api.ui import render
+
+router = APIRouter(prefix="/ui/mijn", include_in_schema=False)
+COOKIE = "contactmoment_mijn"
+PATH = "/ui/mijn"
+LOGIN = f"{PATH}/login"
+ACCESS_ROWS = 200  # the newest views; the download has them all
+NO_STORE = {"Cache-Control": "no-store"}
+
+# Seen from the resident: who started the contact (ui.DIRECTIONS is the staff's view).
+MY_DIRECTIONS = {"inbound": "U", "outbound": "De gemeente"}
+ROLES = {
+    "kcc": "Klantcontactcentrum",
+    "department": "Medewerker van een afdeling",
+    "regieteam": "Regieteam (let op termijnen)",
+}
+REFUSED = "Dit toegangsbewijs is niet (meer) geldig. Log opnieuw in via Mijn Gemeente met DigiD."
+EXPIRED = "U bent uitgelogd, omdat uw toegang is verlopen. Log opnieuw in via Mijn Gemeente."
+UNAVAILABLE = "Inloggen lukt nu even niet. Probeer het over een paar minuten opnieuw."
+
+
+async def _resident(token: str, request: Request) -> Resident | None:
+    """The resident behind a token, or None when it does not sign a resident in."""
+    if not token:
+        return None
+    try:
+        who = await request.app.state.auth.principal(token)
+    except Problem:
+        return None
+    return who if isinstance(who, Resident) else None
+
+
+def _login_page(status: int = 200, error: str | None = None, notice: str | None = None) -> Response:
+    response = render("mijn_login.html", status=status, error=error, notice=notice)
+    response.headers.update(NO_STORE)
+    return response
+
+
+def _to_login(request: Request) -> Response:
+    """Back to the login; a cookie that no longer signs anyone in is dropped."""
+    expired = bool(request.cookies.get(COOKIE))
+    response = RedirectResponse(f"{LOGIN}?verlopen=1" if expired else LOGIN, status_code=303)
+    if expired:
+        response.delete_cookie(COOKIE, path=PATH, httponly=True, samesite="strict")
+    return response
+
+
+@router.get("/login")
+async def login_form(verlopen: bool = False) -> Response:
+    return _login_page(notice=EXPIRED if verlopen else None)
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = parse_qs((await read_limited(request, 16_384)).decode(errors="replace"))
+    token = form.get("token", [""])[0].strip()
+    if not token:
+        return _login_page(401, REFUSED)
+    try:
+        who = await request.app.state.auth.principal(token)
+    except Problem as problem:
+        if problem.status == 503:  # the issuer's keys cannot be fetched: not the token's fault
+            return _login_page(503, UNAVAILABLE)
+        return _login_page(401, REFUSED)
+    if not isinstance(who, Resident):  # a staff token opens the staff page, not this one
+        return _login_page(401, REFUSED)
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        # The portal's auto-post: a redirect would carry on the cross-site navigation, which
+        # does not send a SameSite=Strict cookie; a page of ours that moves on does.
+        response: Response = render("mijn_verder.html")
+        response.headers.update(NO_STORE)
+    else:
+        response = RedirectResponse(PATH, status_code=303)
+    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path=PATH)
+    return response
+
+
+@router.get("/logout")
+async def logout() -> Response:
+    response = RedirectResponse(LOGIN, status_code=303)
+    response.delete_cookie(COOKIE, path=PATH, httponly=True, samesite="strict")
+    return response
+
+
+@router.get("")
+async def my_page(request: Request) -> Response:
+    me = await _resident(request.cookies.get(COOKIE, ""), request)
+    if me is None:
+        return _to_login(request)
+    group = await my_cluster(request, me)
+    async with connection(request) as conn:
+        summary = await about(conn, group)
+        timeline = await full_timeline(conn, group)
+        requests = await my_requests(conn, group)
+        views = await my_access_log(conn, group, ACCESS_ROWS)
+    now = datetime.now(UTC)
+    response = render(
+        "mijn.html",
+        about=summary,
+        contacts=[item for item in timeline if item["type"] == "contact.recorded"],
+        requests=[{**r, "late": _late(r, now)} for r in requests],
+        views=views,
+        more_views=len(views) == ACCESS_ROWS,
+        MY_DIRECTIONS=MY_DIRECTIONS,
+        ROLES=ROLES,
+    )
+    response.headers.update(NO_STORE)
+    return response
+
+
+@router.get("/export")
+async def my_export(request: Request) -> Response:
+    """The same document as /v1/me/export, as a download."""
+    me = await _resident(request.cookies.get(COOKIE, ""), request)
+    if me is None:
+        return _to_login(request)
+    group = await my_cluster(request, me)
+    async with connection(request) as conn:
+        document = await export_document(conn, group)
+    return JSONResponse(document, headers={**EXPORT_HEADERS, **NO_STORE})
+
+
+def _late(item: dict[str, Any], now: datetime) -> bool:
+    """Answered after its deadline (the clock signalled it), or still open past it."""
+    if item.get("breached"):
+        return True
+    due = item.get("due_at")
+    still_open = item.get("status") in ("open", "suspended")
+    return bool(still_open and due and datetime.fromisoformat(due) < now)
