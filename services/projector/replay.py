@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from schemas.envelope import InvalidEvent, decode
 from services.db.migrate import migrate, valid_schema
 from services.projector.run import TOPICS
-from services.projector.store import apply_batch, connect_pool
+from services.projector.store import apply_batch, connect_pool, produced_at
 from services.topics import partition_counts
 
 # Columns compared between two read models (processed_at is wall-clock, so it differs).
@@ -82,16 +82,19 @@ async def replay(
         while remaining:
             batch = await consumer.getmany(*remaining, timeout_ms=1000, max_records=batch_size)
             events = []
+            produced: dict[str, datetime] = {}
             for tp, records in batch.items():
                 for record in records:
                     if record.offset >= ends[tp]:
                         continue  # arrived after the replay started: not part of this copy
                     try:
-                        events.append((record.topic, decode(record.value or b"")))
+                        event = decode(record.value or b"")
+                        events.append((record.topic, event))
+                        produced[event.id] = produced_at(record.timestamp)
                     except InvalidEvent:
                         result.invalid += 1  # the live projector dead-lettered it already
                     result.by_topic[record.topic] = result.by_topic.get(record.topic, 0) + 1
-            await apply_batch(pool, events)
+            await apply_batch(pool, events, produced=produced)
             result.events += len(events)
             for tp in list(remaining):
                 if await consumer.position(tp) >= ends[tp]:

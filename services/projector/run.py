@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
+from datetime import datetime
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
@@ -20,7 +21,7 @@ from services.deadletter import Consumed, DeadLetters
 from services.ingest.publisher import KafkaPublisher
 from services.metrics import EVENTS_PROJECTED, PROJECTION_LAG
 from services.projector.gauges import refresh_lag, refresh_read_model
-from services.projector.store import apply_batch, connect_pool, default_catalogue
+from services.projector.store import apply_batch, connect_pool, default_catalogue, produced_at
 from streams.clock.norms import Catalogue
 
 log = logging.getLogger(__name__)
@@ -98,8 +99,8 @@ class Projector:
                 records = [r for part in batch.values() for r in part]
                 if not records:
                     continue
-                events = await self._decode(records)
-                await self._apply_with_retry(pool, events, stop)
+                events, produced = await self._decode(records)
+                await self._apply_with_retry(pool, events, produced, stop)
                 if stop.is_set() and events:
                     break  # not applied: leave the offsets uncommitted
                 await consumer.commit()
@@ -120,13 +121,15 @@ class Projector:
 
     async def _decode(
         self, records: list[ConsumerRecord[bytes, bytes]]
-    ) -> list[tuple[str, Envelope]]:
-        events = []
+    ) -> tuple[list[tuple[str, Envelope]], dict[str, datetime]]:
+        """The valid events, and when each record was produced (erasures compare it)."""
+        events, produced = [], {}
         for record in records:
             event = await self.dead_letters.decode(consumed(record))
             if event is not None:
                 events.append((record.topic, event))
-        return events
+                produced[event.id] = produced_at(record.timestamp)
+        return events, produced
 
     async def _pool_with_retry(self, stop: asyncio.Event) -> asyncpg.Pool:
         delay = 0.5
@@ -141,12 +144,16 @@ class Projector:
                 delay = min(delay * 2, 15)
 
     async def _apply_with_retry(
-        self, pool: asyncpg.Pool, events: list[tuple[str, Envelope]], stop: asyncio.Event
+        self,
+        pool: asyncpg.Pool,
+        events: list[tuple[str, Envelope]],
+        produced: dict[str, datetime],
+        stop: asyncio.Event,
     ) -> None:
         delay = 0.5
         while True:
             try:
-                applied = await apply_batch(pool, events, self.catalogue)
+                applied = await apply_batch(pool, events, self.catalogue, produced=produced)
                 self.applied += applied
                 for _, event in events:
                     EVENTS_PROJECTED.labels(event.type.value).inc()

@@ -130,6 +130,7 @@ async def apply_batch(
     master: bytes | None = None,
     retention: timedelta | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    produced: dict[str, datetime] | None = None,
 ) -> int:
     """Apply (topic, event) pairs exactly once; returns how many were new.
 
@@ -157,13 +158,23 @@ async def apply_batch(
                 new_ids.discard(event.id)
                 todo.append(event)
         todo = await unseal.prepare(
-            conn, todo, master or default_master(), retention or default_retention(), now()
+            conn,
+            todo,
+            master or default_master(),
+            retention or default_retention(),
+            now(),
+            produced or {},
         )
         plan = plan_batch(todo)
         await write_plan(conn, plan)
         touched = {row[1] for row in plan.history}
         await due.refresh(conn, catalogue or default_catalogue(), touched)
     return len(todo)
+
+
+def produced_at(timestamp_ms: int) -> datetime:
+    """A Kafka record's timestamp (producer's create time) as a datetime."""
+    return datetime.fromtimestamp(timestamp_ms / 1000, UTC)
 
 
 @lru_cache(maxsize=1)

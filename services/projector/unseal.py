@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from schemas.envelope import Envelope
-from schemas.events import NOTIFICATION_TYPES, SIGNAL_TYPES
+from schemas.events import ACCESS_TYPES, NOTIFICATION_TYPES, SIGNAL_TYPES
 from services.privacy.keystore import KeyStore
 from services.privacy.sealing import key_ids, open_event
 
@@ -25,12 +25,18 @@ async def erased(conn: asyncpg.Connection, keys: set[str]) -> dict[str, datetime
     return {r["customer_key"]: r["erased_at"] for r in rows}
 
 
-def survives(event: Envelope, erased_at: datetime | None, known_requests: set[str]) -> bool:
-    """Does an event outlive its customer's erasure? Only what happened after it does; a
-    signal or notification about a request the erasure removed does not."""
-    if erased_at is None:
-        return True
-    if event.time <= erased_at:
+def survives(
+    event: Envelope,
+    erased_at: datetime | None,
+    known_requests: set[str],
+    produced: datetime | None = None,
+) -> bool:
+    """Does an event outlive its customer's erasure? The access log does, and what was
+    recorded after the erasure (a late report of an earlier call is new data); a signal or
+    notification about a request the erasure removed does not."""
+    if erased_at is None or event.type in ACCESS_TYPES:
+        return True  # the access log is kept: it is the evidence of who read the data
+    if (produced or event.time) <= erased_at:
         return False
     if event.type in SIGNAL_TYPES | NOTIFICATION_TYPES:
         request_id = getattr(event.data, "request_id", None)
@@ -44,13 +50,14 @@ async def prepare(
     master: bytes,
     retention: timedelta,
     now: datetime,
+    produced: dict[str, datetime],
 ) -> list[Envelope]:
     gone = await erased(conn, {e.subject for e in events})
     if gone:
         asked = sorted({getattr(e.data, "request_id", None) or "" for e in events} - {""})
         rows = await conn.fetch("SELECT request_id FROM requests WHERE request_id = ANY($1)", asked)
         known = {r["request_id"] for r in rows}
-        events = [e for e in events if survives(e, gone.get(e.subject), known)]
+        events = [e for e in events if survives(e, gone.get(e.subject), known, produced.get(e.id))]
     wanted = {k for e in events for k in key_ids(e)}
     keys = await KeyStore(master).keys(conn, wanted) if wanted else {}
     horizon = now - retention
