@@ -194,7 +194,7 @@ async def timeline_latency(customer: str, requests: int) -> dict[str, float]:
     api = start_api(args=("--log-level", "warning"))
     latencies = []
     try:
-        headers = {"Authorization": f"Bearer {api.token}"}
+        headers = {"Authorization": f"Bearer {api.token}", "X-Purpose": "benchmark"}
         async with aiohttp.ClientSession(headers=headers) as session:
             url = f"{api.base_url}/v1/customers/{customer}/timeline"
             for i in range(requests + 20):
