@@ -127,7 +127,9 @@ def _principal(claims: dict[str, Any], resident_audience: str) -> Staff | Reside
         return Resident(str(claims["sub"]), stdnum_bsn.compact(raw))
     roles = claims.get("roles", [])
     roles = roles.split() if isinstance(roles, str) else roles
-    granted = frozenset(r for r in roles if r in ROLES)
+    if not isinstance(roles, list):
+        raise _unauthorized("the `roles` claim must be a list or a space-separated string")
+    granted = frozenset(r for r in roles if isinstance(r, str) and r in ROLES)
     if not granted:
         raise Problem(403, "Forbidden", f"the token carries none of the roles {', '.join(ROLES)}")
     department = claims.get("department")

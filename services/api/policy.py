@@ -21,7 +21,7 @@ def customer_role(staff: Staff, departments: Iterable[str | None], overdue: bool
     """May `staff` read a customer whose requests have these departments / are overdue?"""
     if "kcc" in staff.roles:
         return "kcc"
-    if "department" in staff.roles and staff.department in set(departments):
+    if "department" in staff.roles and staff.department and staff.department in set(departments):
         return "department"
     if "regieteam" in staff.roles and overdue:
         return "regieteam"
@@ -36,12 +36,12 @@ def worklist(staff: Staff, status: str, department: str | None) -> tuple[str, st
     """The granting role and the department filter to apply, or why it is refused."""
     if "kcc" in staff.roles:
         return "kcc", department
+    if "regieteam" in staff.roles and status == "overdue":
+        return "regieteam", department  # every department's: also when held with `department`
     if "department" in staff.roles:
         if department not in (None, staff.department):
             return f"the department role reads only its own department ({staff.department})"
         return "department", staff.department
     if "regieteam" in staff.roles:
-        if status != "overdue":
-            return "the regieteam role reads the overdue worklist (status=overdue)"
-        return "regieteam", department
+        return "the regieteam role reads the overdue worklist (status=overdue)"
     return f"this needs one of the roles: {', '.join(READERS)}"

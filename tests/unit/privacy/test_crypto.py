@@ -53,7 +53,7 @@ def _body(sealed: str) -> tuple[str, bytearray]:
     return key_id, bytearray(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
 
 
-def _reseal(key_id: str, raw: bytes) -> str:
+def _reseal(key_id: str, raw: bytes | bytearray) -> str:
     return f"enc:v1:{key_id}:{base64.urlsafe_b64encode(bytes(raw)).decode().rstrip('=')}"
 
 
