@@ -165,7 +165,8 @@ def cmd_privacy_retention(settings: Settings, args: argparse.Namespace) -> int:
         _say(f"  {verb} {report.data_keys_deleted} data keys (whole months before the horizon)")
         _say(
             f"  {verb} the text of {report.timeline_rows} timeline and "
-            f"{report.history_rows} request-history rows"
+            f"{report.history_rows} request-history rows, and {report.identifiers} "
+            "identifier displays no newer contact shows"
         )
         return EXIT_OK
 

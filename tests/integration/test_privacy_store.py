@@ -16,7 +16,7 @@ import pytest
 from services.db.migrate import migrate
 from services.privacy import crypto, erasure, retention
 from services.privacy.keystore import KeyStore
-from services.privacy.sealing import TEXT_FIELDS, period_of
+from services.privacy.sealing import ERASED, period_of
 from services.settings import Settings
 
 MASTER = crypto.master_key("integration-test-master-secret-0123")
@@ -239,12 +239,12 @@ async def test_retention_shreds_old_keys_and_strips_old_text(
     assert set(await store.keys(conn, ids.values())) == {ids[months[2]], ids[months[3]]}
 
     rows = {r["event_id"]: r for r in await conn.fetch("SELECT * FROM timeline")}
-    for stripped in (old, old_note):
+    for stripped, expected in ((old, {**facts, "reason": ERASED}), (old_note, facts)):
         row = rows[stripped]
         assert row["summary"] is None
         data = json.loads(row["data"])
-        assert not set(data) & set(TEXT_FIELDS)
-        assert data == facts
+        # what a replay makes of it: optional text gone, a required reason reads ERASED
+        assert data == expected
         assert (row["channel"], row["direction"], row["subject"], row["outcome"]) == (
             "phone",
             "inbound",
@@ -260,12 +260,70 @@ async def test_retention_shreds_old_keys_and_strips_old_text(
         r["event_id"]: json.loads(r["data"])
         for r in await conn.fetch("SELECT event_id, data FROM request_history")
     }
-    assert history[old_history] == {"request_id": "r-1"}
+    assert history[old_history] == {"request_id": "r-1", "reason": ERASED}
     assert history[bare_history] == {"request_id": "r-1"}
     assert history[new_history] == {"request_id": "r-1", "reason": "y"}
 
     again = await retention.enforce(conn, now, 730)
     assert (again.timeline_rows, again.history_rows) == (0, 0)
+
+
+async def test_retention_forgets_identifier_displays_no_recent_row_shows(
+    conn: asyncpg.Connection, customer: Callable[[], str]
+) -> None:
+    now = datetime.now(UTC)
+    horizon, _ = retention.horizon_of(now, 730)
+    key = customer()
+    only_old, still_shown = "a" * 64, "b" * 64
+
+    def ident(h: str, masked: str) -> dict[str, str]:
+        return {"kind": "email", "hash": h, "masked": masked}
+
+    for h, masked in ((only_old, "o***@example.nl"), (still_shown, "s***@example.nl")):
+        await conn.execute(
+            "INSERT INTO customer_identifiers (customer_key, hash, kind, masked, first_seen)"
+            " VALUES ($1, $2, 'email', $3, $4)",
+            key,
+            h,
+            masked,
+            horizon - timedelta(days=40),
+        )
+    old = await add_timeline(
+        conn,
+        key,
+        horizon - timedelta(days=40),
+        None,
+        {
+            "identifiers": [
+                ident(only_old, "o***@example.nl"),
+                ident(still_shown, "s***@example.nl"),
+            ]
+        },
+    )
+    new = await add_timeline(
+        conn,
+        key,
+        horizon + timedelta(days=1),
+        None,
+        {"identifiers": [ident(still_shown, "s***@example.nl")]},
+    )
+    report = await retention.enforce(conn, now, 730)
+    assert report.identifiers >= 1
+    shown = {
+        r["hash"]: r["masked"]
+        for r in await conn.fetch(
+            "SELECT hash, masked FROM customer_identifiers WHERE customer_key = $1", key
+        )
+    }
+    assert shown == {only_old: ERASED, still_shown: "s***@example.nl"}
+    rows = {
+        r["event_id"]: json.loads(r["data"])
+        for r in await conn.fetch(
+            "SELECT event_id, data FROM timeline WHERE customer_key = $1", key
+        )
+    }
+    assert [i["masked"] for i in rows[old]["identifiers"]] == [ERASED, ERASED]
+    assert [i["masked"] for i in rows[new]["identifiers"]] == ["s***@example.nl"]
 
 
 # -- the access log -----------------------------------------------------------------------
