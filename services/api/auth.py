@@ -160,6 +160,16 @@ def bearer(request: Request) -> str:
     return token.strip()
 
 
+async def signed_in(request: Request, token: str) -> Staff | Resident | None:
+    """Who a page's cookie token signs in, or None (pages redirect to their login)."""
+    if not token:
+        return None
+    try:
+        return await request.app.state.auth.principal(token)  # type: ignore[no-any-return]
+    except Problem:
+        return None
+
+
 async def current_staff(request: Request) -> Staff:
     """FastAPI dependency: the staff member or channel system behind the bearer token."""
     who = await request.app.state.auth.principal(bearer(request))

@@ -19,7 +19,7 @@ from schemas.keys import key_of
 from services.api import read_model
 from services.api.auth import Resident, current_resident
 from services.api.database import connection
-from services.api.problems import validation_problem
+from services.api.staff_routes import timeline_page
 
 router = APIRouter(prefix="/v1/me", tags=["resident"])
 Me = Annotated[Resident, Depends(current_resident)]
@@ -88,12 +88,7 @@ async def my_access_log(conn: Any, group: read_model.Cluster, limit: int) -> lis
 async def my_timeline(
     conn: Any, group: read_model.Cluster, limit: int, before: str | None
 ) -> dict[str, Any]:
-    try:
-        page = await read_model.timeline(conn, group, limit, before)
-    except read_model.BadCursor:
-        raise validation_problem(
-            [{"field": "before", "problem": "not a cursor from this API"}]
-        ) from None
+    page = await timeline_page(conn, group, limit, before)
     return {"items": [_only(i, TIMELINE_FIELDS) for i in page["items"]], "next": page["next"]}
 
 

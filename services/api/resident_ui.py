@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from services.api.auth import Resident
+from services.api.auth import Resident, signed_in
 from services.api.body import read_limited
 from services.api.database import connection
 from services.api.problems import Problem
@@ -52,12 +52,7 @@ UNAVAILABLE = "Inloggen lukt nu even niet. Probeer het over een paar minuten opn
 
 async def _resident(token: str, request: Request) -> Resident | None:
     """The resident behind a token, or None when it does not sign a resident in."""
-    if not token:
-        return None
-    try:
-        who = await request.app.state.auth.principal(token)
-    except Problem:
-        return None
+    who = await signed_in(request, token)
     return who if isinstance(who, Resident) else None
 
 

@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
+import asyncpg
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -131,14 +132,21 @@ async def get_timeline(
     """Every contact and request event of the customer and linked keys, newest first."""
     group, role = await customer_access(request, staff, key)
     async with connection(request) as conn:
-        try:
-            page = await read_model.timeline(conn, group, limit, before)
-        except read_model.BadCursor:
-            raise validation_problem(
-                [{"field": "before", "problem": "not a cursor from this API"}]
-            ) from None
+        page = await timeline_page(conn, group, limit, before)
     await record(request, staff, role, why, [group.root], "tijdlijn raadplegen")
     return page
+
+
+async def timeline_page(
+    conn: asyncpg.Connection, group: read_model.Cluster, limit: int, before: str | None
+) -> dict[str, Any]:
+    """A page of the timeline; 422 for a `before` this API did not hand out."""
+    try:
+        return await read_model.timeline(conn, group, limit, before)
+    except read_model.BadCursor:
+        raise validation_problem(
+            [{"field": "before", "problem": "not a cursor from this API"}]
+        ) from None
 
 
 @router.get("/requests")

@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.api import read_model
 from services.api.access import record, resolve
-from services.api.auth import Staff
+from services.api.auth import Staff, signed_in
 from services.api.database import connection
 from services.api.problems import Problem
 from services.api.staff_routes import customer_access
@@ -111,12 +111,7 @@ def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
 
 async def _staff(token: str, request: Request) -> Staff | None:
     """The staff member behind a token, or None when it does not sign anyone in here."""
-    if not token:
-        return None
-    try:
-        who = await request.app.state.auth.principal(token)
-    except Problem:
-        return None
+    who = await signed_in(request, token)
     return who if isinstance(who, Staff) else None
 
 
