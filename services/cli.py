@@ -115,6 +115,7 @@ def cmd_privacy_erase(settings: Settings, args: argparse.Namespace) -> int:
     import asyncpg
 
     from schemas.keys import is_customer_key
+    from services.api.read_model import cluster
     from services.privacy.erasure import erase
 
     if not is_customer_key(args.customer):
@@ -132,7 +133,8 @@ def cmd_privacy_erase(settings: Settings, args: argparse.Namespace) -> int:
     async def run() -> int:
         conn = await asyncpg.connect(settings.database_url)
         try:
-            report = await erase(conn, args.customer)
+            group = await cluster(conn, args.customer)  # the customer with its linked keys
+            report = await erase(conn, group.keys if group else [args.customer])
         finally:
             await conn.close()
         _say(f"erased {', '.join(report.keys)} at {report.erased_at.isoformat()}")

@@ -12,8 +12,6 @@ from datetime import datetime
 
 import asyncpg
 
-from services.api import read_model
-
 # Serialises an erasure with the projector's batches: a batch that began before the erasure
 # commits first, or starts after it and sees the erasure.
 ERASURE_LOCK = 0x636D_6572  # "cmer"
@@ -38,10 +36,9 @@ class ErasureReport:
     rows_purged: dict[str, int] = field(default_factory=dict)
 
 
-async def erase(conn: asyncpg.Connection, customer_key: str) -> ErasureReport:
-    """Erase one customer and every key linked to it; safe to repeat."""
-    group = await read_model.cluster(conn, customer_key)
-    keys = group.keys if group else [customer_key]
+async def erase(conn: asyncpg.Connection, keys: list[str]) -> ErasureReport:
+    """Erase one customer: its key and every key linked to it (the caller finds them in the
+    read model, services/api/read_model.cluster); safe to repeat."""
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", ERASURE_LOCK)
         erased_at = await conn.fetchval("SELECT now()")

@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from services.api import read_model
 from services.db.migrate import migrate
 from services.privacy import crypto, erasure, retention
 from services.privacy.keystore import KeyStore
@@ -433,6 +434,12 @@ async def counts(conn: asyncpg.Connection, keys: list[str]) -> dict[str, int]:
     }
 
 
+async def linked(conn: asyncpg.Connection, key: str) -> list[str]:
+    """The keys `contactmoment privacy erase` erases: the customer and its linked keys."""
+    group = await read_model.cluster(conn, key)
+    return group.keys if group else [key]
+
+
 async def test_erasure_deletes_keys_and_rows_of_the_customer_and_linked_keys_only(
     conn: asyncpg.Connection,
 ) -> None:
@@ -455,7 +462,7 @@ async def test_erasure_deletes_keys_and_rows_of_the_customer_and_linked_keys_onl
     kept_id = (await store.key_for(conn, bystander, date(2026, 11, 1)))[0]
     bystander_before = await counts(conn, [bystander])
     try:
-        report = await erasure.erase(conn, root)
+        report = await erasure.erase(conn, await linked(conn, root))
 
         assert report.keys == [root, weak]
         assert report.data_keys_deleted == 3
@@ -487,7 +494,9 @@ async def test_erasure_deletes_keys_and_rows_of_the_customer_and_linked_keys_onl
             assert row["keys_deleted"] == 3
             assert row["rows_purged"] == sum(report.rows_purged.values())
 
-        again = await erasure.erase(conn, root)  # safe to repeat: nothing left to remove
+        again = await erasure.erase(
+            conn, await linked(conn, root)
+        )  # safe to repeat: nothing left to remove
         assert again.data_keys_deleted == 0
         assert set(again.rows_purged.values()) == {0}
         assert again.erased_at >= report.erased_at
