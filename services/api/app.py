@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -34,6 +35,7 @@ from services.ingest.service import Ingest
 from services.ingest.smtp import start_smtp
 from services.metrics import HTTP_DURATION
 from services.privacy.crypto import master_key
+from services.privacy.keycache import KeyCache, listen
 from services.privacy.sealer import Sealer, postgres_sealer
 from services.settings import Settings
 from streams.clock.norms import load as load_norms
@@ -54,7 +56,10 @@ def create_app(
     explicit `api_token` enables the static token, as CONTACTMOMENT_ALLOW_STATIC_TOKEN does)."""
     publisher = publisher or KafkaPublisher(settings.kafka_bootstrap)
     database = Database(settings.database_url)
-    sealer = sealer or postgres_sealer(master_key(settings.secret("master-key")), database.pool)
+    keys = KeyCache()
+    sealer = sealer or postgres_sealer(
+        master_key(settings.secret("master-key")), database.pool, keys
+    )
     ingest = Ingest(
         publisher,
         Pseudonymiser(pseudonym_key or settings.secret("pseudonym-key")),
@@ -66,6 +71,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await publisher.start()
+        stop = asyncio.Event()
+        listener = asyncio.create_task(listen(settings.database_url, keys, stop))
         server = None
         if smtp:
             server = await start_smtp(
@@ -78,6 +85,8 @@ def create_app(
             if server is not None:
                 server.close()
                 await server.wait_closed()
+            stop.set()
+            await listener
             await publisher.stop()
             await app.state.database.close()
 

@@ -7,10 +7,13 @@ erasure record itself, which makes every later replay drop the customer's earlie
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import asyncpg
+
+from services.privacy.keycache import ANNOUNCE_GRACE, announce
 
 # Serialises an erasure with the projector's batches: a batch that began before the erasure
 # commits first, or starts after it and sees the erasure.
@@ -39,8 +42,13 @@ class ErasureReport:
 async def erase(conn: asyncpg.Connection, keys: list[str]) -> ErasureReport:
     """Erase one customer: its key and every key linked to it (the caller finds them in the
     read model, services/api/read_model.cluster); safe to repeat."""
+    # Processes that cache data keys drop these customers' and stop caching them; by the
+    # time the keys go, every seal reads the database (services/privacy/keycache.py).
+    await announce(conn, keys)
+    await asyncio.sleep(ANNOUNCE_GRACE)
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", ERASURE_LOCK)
+        await announce(conn, keys)  # delivered when the deletion commits
         erased_at = await conn.fetchval("SELECT now()")
         report = ErasureReport(keys, erased_at)
         status = await conn.execute(

@@ -9,6 +9,7 @@ import asyncpg
 
 from schemas.envelope import Envelope
 from services.privacy import crypto
+from services.privacy.keycache import KeyCache
 from services.privacy.keystore import KeyStore
 from services.privacy.sealing import period_of, plain_fields, seal_event
 
@@ -33,14 +34,22 @@ class Sealer:
         return sealed
 
 
-def postgres_sealer(master: bytes, pool: Callable[[], Awaitable[asyncpg.Pool]]) -> Sealer:
-    """Data keys from PostgreSQL; connection trouble becomes SealingUnavailable (→ 503)."""
+def postgres_sealer(
+    master: bytes, pool: Callable[[], Awaitable[asyncpg.Pool]], cache: KeyCache | None = None
+) -> Sealer:
+    """Data keys from PostgreSQL (through `cache` while it hears erasures); connection
+    trouble becomes SealingUnavailable (→ 503)."""
     store = KeyStore(master)
+    cache = cache or KeyCache()
 
     async def key_for(customer_key: str, period: date) -> tuple[str, bytes]:
+        if (cached := cache.get(customer_key, period)) is not None:
+            return cached
         try:
             async with (await pool()).acquire(timeout=5) as conn:
-                return await store.key_for(conn, customer_key, period)
+                key_id, key = await store.key_for(conn, customer_key, period)
+            cache.put(customer_key, period, key_id, key)
+            return key_id, key
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise SealingUnavailable(f"key store unreachable ({exc.__class__.__name__})") from exc
 
