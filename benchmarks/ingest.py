@@ -30,10 +30,14 @@ from tests.integration.running_api import start_api
 EXAMPLE = json.loads((Path(__file__).parents[1] / "docs/examples/phone-answered.json").read_text())
 
 
-def call_body(i: int, run: str) -> bytes:
+NEW_CALLERS = 5_000_000  # every call a caller not seen this month: a new data key each
+RETURNING_CALLERS = 2_000  # callers that called before: their data keys are cached
+
+
+def call_body(i: int, run: str, callers: int = NEW_CALLERS) -> bytes:
     # Distinct callers spread the load over partitions as real traffic does.
     return json.dumps(
-        {**EXAMPLE, "call_id": f"bench-{run}-{i}", "caller": f"06{10_000_000 + i % 5_000_000}"}
+        {**EXAMPLE, "call_id": f"bench-{run}-{i}", "caller": f"06{10_000_000 + i % callers}"}
     ).encode()
 
 
@@ -46,7 +50,9 @@ def _session(token: str, connections: int) -> aiohttp.ClientSession:
     )
 
 
-async def saturate(base_url: str, token: str, seconds: float, concurrency: int) -> dict[str, float]:
+async def saturate(
+    base_url: str, token: str, seconds: float, concurrency: int, callers: int = NEW_CALLERS
+) -> dict[str, float]:
     """Closed loop: `concurrency` clients post as fast as answers come back."""
     run = uuid.uuid4().hex[:8]
     counter = iter(range(10**9))
@@ -57,7 +63,7 @@ async def saturate(base_url: str, token: str, seconds: float, concurrency: int) 
         async def worker() -> None:
             nonlocal accepted, failed
             while time.monotonic() < stop:
-                body = call_body(next(counter), run)
+                body = call_body(next(counter), run, callers)
                 async with session.post(f"{base_url}/v1/ingest/phone", data=body) as response:
                     if response.status == 202:
                         # Await first: `accepted += len(await …)` would lose updates.
@@ -173,6 +179,12 @@ async def main(seconds: float) -> dict[str, object]:
         throughput["api_cpu_seconds"] = round(cpu, 2)
         throughput["api_cpu_share"] = round(cpu / throughput["seconds"], 2)
         throughput["events_per_api_cpu_second"] = round(throughput["accepted_events"] / cpu, 1)
+        # Returning callers: their data keys are in the API's cache (no database round trip).
+        await saturate(api.base_url, api.token, 2, 8, RETURNING_CALLERS)
+        cpu_before = cpu_seconds(api.process.pid)
+        returning = await saturate(api.base_url, api.token, seconds, 32, RETURNING_CALLERS)
+        cpu = cpu_seconds(api.process.pid) - cpu_before
+        returning["events_per_api_cpu_second"] = round(returning["accepted_events"] / cpu, 1)
         latency = [
             await offered_rate(api.base_url, api.token, rate, seconds) for rate in (50, 200, 400)
         ]
@@ -181,6 +193,7 @@ async def main(seconds: float) -> dict[str, object]:
     reference = await raw_kafka(settings.kafka_bootstrap, seconds)
     return {
         "api_throughput": throughput,
+        "api_throughput_returning_callers": returning,
         "api_latency_at_offered_rate": latency,
         "reference_raw_aiokafka_send_and_wait": reference,
         "ratio_api_over_raw_events_per_s": round(

@@ -14,9 +14,15 @@ import asyncpg
 from services.privacy import crypto
 
 SELECT_ONE = "SELECT key_id, wrapped FROM privacy.data_keys WHERE customer_key = $1 AND period = $2"
-INSERT = (
-    "INSERT INTO privacy.data_keys (key_id, customer_key, period, wrapped) VALUES ($1, $2, $3, $4)"
-    " ON CONFLICT (customer_key, period) DO NOTHING"
+# One round trip whether the key exists or not: offer a new key, get back whichever is kept.
+# (A key committed by a concurrent insert after this statement began is not in its snapshot:
+# then the row comes back empty and SELECT_ONE, a statement of its own, sees it.)
+OFFER = (
+    "WITH offered AS (INSERT INTO privacy.data_keys (key_id, customer_key, period, wrapped)"
+    " VALUES ($1, $2, $3, $4) ON CONFLICT (customer_key, period) DO NOTHING"
+    " RETURNING key_id, wrapped)"
+    " SELECT key_id, wrapped FROM offered UNION ALL SELECT key_id, wrapped"
+    " FROM privacy.data_keys WHERE customer_key = $2 AND period = $3 LIMIT 1"
 )
 SELECT_MANY = "SELECT key_id, wrapped FROM privacy.data_keys WHERE key_id = ANY($1::text[])"
 
@@ -31,11 +37,10 @@ class KeyStore:
         self, conn: asyncpg.Connection, customer_key: str, period: date
     ) -> tuple[str, bytes]:
         """The customer's data key for that month, created on first use (race-safe)."""
-        row = await conn.fetchrow(SELECT_ONE, customer_key, period)
+        key_id = crypto.new_key_id()
+        wrapped = crypto.wrap(self.master, key_id, crypto.new_data_key())
+        row = await conn.fetchrow(OFFER, key_id, customer_key, period, wrapped)
         if row is None:
-            key_id = crypto.new_key_id()
-            wrapped = crypto.wrap(self.master, key_id, crypto.new_data_key())
-            await conn.execute(INSERT, key_id, customer_key, period, wrapped)
             row = await conn.fetchrow(SELECT_ONE, customer_key, period)
         assert row is not None
         return row["key_id"], crypto.unwrap(self.master, row["key_id"], row["wrapped"])

@@ -48,24 +48,38 @@ def _with_data(event: Envelope, data: dict[str, Any]) -> Envelope:
     return event.model_copy(update={"data": model})
 
 
+def _sealed_update(data: Any, seal: Callable[[str], str]) -> dict[str, Any]:
+    """The fields of a data model whose plain personal text `seal` replaces. Works on the
+    models themselves (no dump and re-validation): this runs on every ingested event."""
+    update: dict[str, Any] = {}
+    for name in TEXT_FIELDS:
+        value = getattr(data, name, None)
+        if isinstance(value, str) and not is_sealed(value):
+            update[name] = seal(value)
+    for name in IDENTIFIER_LISTS:
+        items = getattr(data, name, None) or []
+        if any(not is_sealed(item.masked) for item in items):
+            update[name] = [
+                item
+                if is_sealed(item.masked)
+                else item.model_copy(update={"masked": seal(item.masked)})
+                for item in items
+            ]
+    return update
+
+
 def plain_fields(event: Envelope) -> bool:
     """Does the event carry personal text that is not sealed yet?"""
-    found = False
-
-    def note(value: str, required: bool) -> str:
-        nonlocal found
-        found = found or not is_sealed(value)
-        return value
-
-    _rewrite(event.data.model_dump(mode="json", exclude_none=True), note)
-    return found
+    return bool(_sealed_update(event.data, lambda value: value))
 
 
 def seal_event(event: Envelope, key_id: str, data_key: bytes) -> Envelope:
-    def seal(value: str, required: bool) -> str:
-        return value if is_sealed(value) else crypto.seal(key_id, data_key, value)
-
-    return _with_data(event, _rewrite(event.data.model_dump(mode="json", exclude_none=True), seal))
+    """The event with its personal text sealed. The sealed forms are valid by construction
+    (schemas/sealed.py bounds them by the plain limits the event was validated against)."""
+    update = _sealed_update(event.data, lambda value: crypto.seal(key_id, data_key, value))
+    if not update:
+        return event
+    return event.model_copy(update={"data": event.data.model_copy(update=update)})
 
 
 def key_ids(event: Envelope) -> set[str]:
