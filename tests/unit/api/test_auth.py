@@ -1,5 +1,8 @@
 """Who is calling: real ES256 tokens of the development issuer against Authenticator."""
 
+import functools
+import http.server
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -220,3 +223,22 @@ def test_a_missing_or_broken_key_set_file_is_a_config_error(tmp_path: Path) -> N
     broken.write_text("{not json")
     with pytest.raises(ConfigError, match="is not a JWKS"):
         Authenticator(settings_for(broken), STATIC)
+
+
+async def test_the_key_set_can_come_from_a_url(issuer_dir: Path) -> None:
+    """An identity provider publishes its keys at a URL: fetched (off the event loop) and
+    used; an unreachable key set is a 503 (try again), not a refused token."""
+    _, jwks = ensure_issuer(issuer_dir)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(jwks.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/{jwks.name}"
+        auth = Authenticator(settings_for(url), None)
+        who = await auth.principal(staff_token(issuer_dir, "j.jansen", ["kcc"]))
+        assert who == Staff("j.jansen", frozenset({"kcc"}))
+    finally:
+        server.shutdown()
+        server.server_close()
+    gone = Authenticator(settings_for(url), None)
+    await refused(gone, staff_token(issuer_dir, "j.jansen", ["kcc"]), 503)
