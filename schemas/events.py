@@ -38,6 +38,7 @@ class EventType(StrEnum):
     DEADLINE_MET_LATE = PREFIX + "deadline.met-late.v1"
     NOTIFICATION = PREFIX + "notification.v1"
     ACCESS_LOGGED = PREFIX + "access.logged.v1"
+    CUSTOMER_ERASED = PREFIX + "customer.erased.v1"
 
 
 class Channel(StrEnum):
@@ -233,6 +234,11 @@ class Notification(EventData):
     message: Annotated[str, Field(min_length=1, max_length=2000)]
 
 
+class CustomerErased(EventData):
+    """The customer (this key) was erased on request: the stream processors forget what
+    they hold of its earlier history and send nothing more about it (docs/privacy.md)."""
+
+
 # Staff roles (services/api/policy.py says what each may read).
 STAFF_ROLES = ("kcc", "department", "regieteam", "auditor", "channel")
 
@@ -278,10 +284,11 @@ DATA_MODELS: dict[EventType, type[EventData]] = {
     EventType.DEADLINE_MET_LATE: DeadlineSignal,
     EventType.NOTIFICATION: Notification,
     EventType.ACCESS_LOGGED: AccessLogged,
+    EventType.CUSTOMER_ERASED: CustomerErased,
 }
 
 # Which topic each type travels on (contract.md §2).
-INPUT_TYPES = frozenset(list(EventType)[:14])
+INPUT_TYPES = frozenset(list(EventType)[:14]) | {EventType.CUSTOMER_ERASED}
 SIGNAL_TYPES = frozenset(
     {
         EventType.DEADLINE_WARNING,

@@ -114,8 +114,11 @@ def cmd_dev_token(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_privacy_erase(settings: Settings, args: argparse.Namespace) -> int:
     import asyncpg
 
+    from schemas.envelope import new_event
+    from schemas.events import CustomerErased, EventType
     from schemas.keys import is_customer_key
     from services.api.read_model import cluster
+    from services.ingest.publisher import KafkaPublisher, PublishError
     from services.privacy.erasure import erase
 
     if not is_customer_key(args.customer):
@@ -138,9 +141,36 @@ def cmd_privacy_erase(settings: Settings, args: argparse.Namespace) -> int:
         finally:
             await conn.close()
         _say(f"erased {', '.join(report.keys)} at {report.erased_at.isoformat()}")
+        # customer.erased per key (acks=all): the worker drops the clocks and the view of
+        # the erased history, so no signal or notification about it goes out any more.
+        publisher = KafkaPublisher(settings.kafka_bootstrap)
+        events = [
+            new_event(
+                EventType.CUSTOMER_ERASED,
+                source="urn:contactmoment:privacy",
+                source_id=f"{key}@{report.erased_at.isoformat()}",
+                subject=key,
+                time=report.erased_at,
+                data=CustomerErased(),
+            )
+            for key in report.keys
+        ]
+        try:
+            await publisher.start()
+            await publisher.publish(events)
+        except PublishError as exc:
+            print(
+                f"contactmoment: the read model and keys are erased, but Kafka did not take "
+                f"the customer.erased events ({exc}); run the same command again",
+                file=sys.stderr,
+            )
+            return EXIT_FAIL
+        finally:
+            await publisher.stop()
         _say(f"  data keys deleted: {report.data_keys_deleted} (their text on Kafka is unreadable)")
         for table, count in report.rows_purged.items():
             _say(f"  {table:<22} {count} rows purged")
+        _say("  the stream processors were told (customer.erased): no more signals about it")
         _say("  the access log is kept (accountability); replays drop the earlier events")
         return EXIT_OK
 

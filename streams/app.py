@@ -169,8 +169,23 @@ def create_app(
         state = {**state, "indexed": deadlines.move(partition, key, state.get("indexed"), when)}
         clocks[key.encode()] = state
 
-    async def on_event(partition: int, event: Envelope) -> None:
+    def erased(state: dict[str, Any]) -> bool:
+        """Is this clock of a customer's history that an erasure removed?"""
+        customer = state.get("customer")
+        return customer is not None and customer_view.erased_history(
+            customers.get(customer.encode()), state.get("born")
+        )
+
+    async def drop_clock(partition: int, key: str, state: dict[str, Any]) -> None:
+        deadlines.move(partition, key, state.get("indexed"), None)
+        clocks.pop(key.encode(), None)
+
+    async def on_event(partition: int, event: Envelope, offset: int) -> None:
         key = event.subject.encode()
+        if event.type is EventType.CUSTOMER_ERASED:
+            # Its clocks are dropped as they come up (they are keyed by request, not here).
+            customers[key] = customer_view.erase(offset)
+            return
         before = customers.get(key)
         fresh = before is None or event.id not in before.get("recent", [])
         state, linked = customer_view.apply(before, event)
@@ -190,10 +205,10 @@ def create_app(
         for out in linked:
             await events.send(key=out.subject.encode(), value=encode(out))
         if fresh:
-            outputs += await on_request_event(partition, event)
+            outputs += await on_request_event(partition, event, offset)
         await emit(outputs)
 
-    async def on_request_event(partition: int, event: Envelope) -> list[Envelope]:
+    async def on_request_event(partition: int, event: Envelope, offset: int) -> list[Envelope]:
         data = event.data
         if isinstance(data, RequestOpened):
             known = clocks.get(data.request_id.encode())
@@ -201,11 +216,13 @@ def create_app(
                 return []
             now = datetime.fromtimestamp(clock(), UTC)
             fresh, out = requests.opened_with(event, known, context(event.subject), now)
-            await save_clock(partition, data.request_id, fresh)
+            born = known.get("born", offset) if known else offset
+            await save_clock(partition, data.request_id, {**fresh, "born": born})
             return out
         if isinstance(data, DocumentIssued):
             doc = {
                 "doc": True,
+                "born": offset,
                 "customer": event.subject,
                 "kind": data.document_kind.value,
                 "valid_until": data.valid_until.isoformat(),
@@ -220,9 +237,14 @@ def create_app(
         if rid is None:
             return []
         if (state is None or requests.is_early(state)) and event.type in STEP_OF:
-            clocks[rid.encode()] = requests.early(state, event)  # opened has not come yet
+            born = state.get("born", offset) if state else offset
+            early = requests.early(state, event)  # opened has not come yet
+            clocks[rid.encode()] = {**early, "born": born}
             return []
         if state is None or requests.is_early(state):
+            return []
+        if erased(state):
+            await drop_clock(partition, rid, state)
             return []
         if isinstance(data, ContactRecorded):
             if data.direction is Direction.OUTBOUND:
@@ -239,6 +261,9 @@ def create_app(
         for key in deadlines.due(partition, now):
             state = clocks.get(key.encode())
             if state is None:
+                continue
+            if erased(state):
+                await drop_clock(partition, key, state)
                 continue
             ctx = context(state["customer"])
             if state.get("doc"):
@@ -273,7 +298,7 @@ def create_app(
                 )
                 DEADLETTERS.labels("worker").inc()
                 continue
-            await on_event(message.partition, event)
+            await on_event(message.partition, event, message.offset)
             EVENTS_PROCESSED.labels(event.type.value).inc()
             EVENT_LAG.observe(max(0.0, time.time() - event.time.timestamp()))
 

@@ -44,6 +44,18 @@ def empty() -> State:
     }
 
 
+def erase(offset: int) -> State:
+    """The state of an erased customer: nothing of before, and where the erasure stands in
+    the customer's partition (every record before it is of the erased history)."""
+    return {**empty(), "erased_offset": offset}
+
+
+def erased_history(state: State | None, born: int | None) -> bool:
+    """Was a clock born (at this offset of the customer's partition) before an erasure?"""
+    erased = (state or {}).get("erased_offset")
+    return erased is not None and (born is None or born < erased)
+
+
 def linked_keys(state: State) -> list[str]:
     return sorted(state["linked"])
 

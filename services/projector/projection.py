@@ -169,6 +169,8 @@ def add(plan: Plan, event: Envelope) -> None:
                 event.time,
             )
         )
+    elif event.type is EventType.CUSTOMER_ERASED:
+        pass  # the erasure itself purged the read model; nothing to show of it
     elif isinstance(data, AccessLogged):
         plan.access.append(
             (

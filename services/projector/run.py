@@ -89,12 +89,17 @@ class Projector:
         pool = await self._pool_with_retry(stop)
         await consumer.start()
         gauges_due = 0.0
+        gauges: asyncio.Task[None] | None = None
         log.info("projector: consuming %s as group %s", ", ".join(self.topics), self.group_id)
         try:
             while not stop.is_set():
                 if self.gauges and time.monotonic() > gauges_due:
                     gauges_due = time.monotonic() + 15
-                    await self._refresh_gauges(pool, consumer)
+                    await self._refresh_lag(consumer)
+                    if gauges is None or gauges.done():
+                        # The read-model gauges scan 30 days of requests: on a large read
+                        # model that takes seconds, which must not hold up the projection.
+                        gauges = asyncio.create_task(self._refresh_read_model(pool))
                 batch = await consumer.getmany(timeout_ms=500, max_records=self.batch_size)
                 records = [r for part in batch.values() for r in part]
                 if not records:
@@ -108,13 +113,21 @@ class Projector:
                 if newest:
                     PROJECTION_LAG.set(max(0.0, time.time() - newest))
         finally:
+            if gauges is not None:
+                gauges.cancel()
+                await asyncio.gather(gauges, return_exceptions=True)
             await consumer.stop()
             await pool.close()
             await self.publisher.stop()
 
-    async def _refresh_gauges(self, pool: asyncpg.Pool, consumer: AIOKafkaConsumer) -> None:
+    async def _refresh_lag(self, consumer: AIOKafkaConsumer) -> None:
         try:
             await refresh_lag(consumer, self.group_id)
+        except Exception:  # gauges must never stop the projection
+            log.exception("projector: refreshing the consumer-lag gauge failed")
+
+    async def _refresh_read_model(self, pool: asyncpg.Pool) -> None:
+        try:
             await refresh_read_model(pool, self.catalogue or default_catalogue())
         except Exception:  # gauges must never stop the projection
             log.exception("projector: refreshing the read-model gauges failed")

@@ -119,3 +119,15 @@ def test_any_redelivery_pattern_counts_each_contact_once(deliveries: list[int]) 
         state, _ = customer_view.apply(state, contact(n))
     expected = len(set(deliveries))
     assert (state["contacts"] if state else 0) == expected
+
+
+def test_an_erasure_marks_the_history_before_it() -> None:
+    """Clocks born before the erasure's offset in the customer's partition are of the erased
+    history; clocks born after it (a new request) are not; without an erasure, none are."""
+    state = customer_view.erase(120)
+    assert state["contacts"] == 0 and state["open_requests"] == {}
+    assert customer_view.erased_history(state, 119)
+    assert customer_view.erased_history(state, None)  # a clock from before clocks had a birth
+    assert not customer_view.erased_history(state, 121)
+    assert not customer_view.erased_history(customer_view.empty(), 5)
+    assert not customer_view.erased_history(None, 5)
