@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     jwt_jwks: str | None = None  # a JWKS file path or https URL
     jwt_audience: str = "contactmoment"
     resident_audience: str = "contactmoment-mijn"
+    # Sites that may post a resident token to /ui/mijn/login (the portal), comma-separated
+    # origins such as https://mijn.bergenopzoom.nl; a post from any other site is refused.
+    portal_origins: str = ""
     pseudonym_key: str | None = None
     master_key: str | None = None  # wraps the per-customer data keys (services/privacy/)
     text_retention_days: int = Field(730, ge=1, le=36500)
@@ -88,6 +91,10 @@ class Settings(BaseSettings):
     @cached_property
     def database(self) -> DatabaseTarget:
         return DatabaseTarget.parse(self.database_url)
+
+    @property
+    def portals(self) -> frozenset[str]:
+        return frozenset(o.strip().rstrip("/") for o in self.portal_origins.split(",") if o.strip())
 
     @property
     def own_domains(self) -> frozenset[str]:

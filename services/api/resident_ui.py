@@ -9,9 +9,10 @@ who looked at your data only as role, department and purpose, never as a name.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -31,6 +32,7 @@ from services.api.resident_routes import (
 )
 from services.api.ui import render
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/ui/mijn", include_in_schema=False)
 COOKIE = "contactmoment_mijn"
 PATH = "/ui/mijn"
@@ -47,6 +49,7 @@ ROLES = {
 }
 REFUSED = "Dit toegangsbewijs is niet (meer) geldig. Log opnieuw in via Mijn Gemeente met DigiD."
 EXPIRED = "U bent uitgelogd, omdat uw toegang is verlopen. Log opnieuw in via Mijn Gemeente."
+FOREIGN = "Inloggen kan alleen via Mijn Gemeente. Ga naar Mijn Gemeente en log in met DigiD."
 UNAVAILABLE = "Inloggen lukt nu even niet. Probeer het over een paar minuten opnieuw."
 
 
@@ -90,7 +93,13 @@ async def login(request: Request) -> Response:
         return _login_page(401, REFUSED)
     if not isinstance(who, Resident):  # a staff token opens the staff page, not this one
         return _login_page(401, REFUSED)
-    if request.headers.get("sec-fetch-site") == "cross-site":
+    cross_site = request.headers.get("sec-fetch-site") == "cross-site"
+    if cross_site and _origin(request) not in request.app.state.settings.portals:
+        # Only the portal may sign a resident in from elsewhere: another site posting a
+        # token of its own would sign the visitor in as someone else (login CSRF).
+        log.warning("resident login posted from another site refused: %s", _origin(request))
+        return _login_page(403, FOREIGN)
+    if cross_site:
         # The portal's auto-post: a redirect would carry on the cross-site navigation, which
         # does not send a SameSite=Strict cookie; a page of ours that moves on does.
         response: Response = render("mijn_verder.html")
@@ -99,6 +108,16 @@ async def login(request: Request) -> Response:
         response = RedirectResponse(PATH, status_code=303)
     response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path=PATH)
     return response
+
+
+def _origin(request: Request) -> str | None:
+    """The posting site: the Origin header, or (browsers send `null` after some redirects)
+    the scheme, host and port of the Referer; None when neither says."""
+    origin = request.headers.get("origin")
+    if origin and origin != "null":
+        return origin.rstrip("/")
+    referer = urlsplit(request.headers.get("referer", ""))
+    return f"{referer.scheme}://{referer.netloc}" if referer.scheme and referer.netloc else None
 
 
 @router.get("/logout")

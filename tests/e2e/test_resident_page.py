@@ -153,13 +153,35 @@ async def test_the_portal_posts_the_token_from_another_site(
         await route.fulfill(status=200, content_type="text/html", body=portal)
 
     page = await browser.new_page()
-    await page.route("https://mijn.gemeente.example/**", serve)
-    await page.goto("https://mijn.gemeente.example/inzage")
+    await page.route("http://mijn.gemeente.example/**", serve)
+    await page.goto("http://mijn.gemeente.example/inzage")
     await page.wait_for_url(f"{api.base_url}/ui/mijn")
     heading = page.get_by_role("heading", level=1)
     assert await heading.inner_text() == "Uw gegevens bij de gemeente"
     contacts = page.get_by_role("table", name="Uw contacten met de gemeente, nieuwste eerst")
     assert await contacts.locator("tbody").inner_text() == "U heeft nog geen contact met ons gehad."
+
+
+async def test_another_site_cannot_sign_a_resident_in(api: RunningApi, browser: Browser) -> None:
+    """Only the configured portal may post a token cross-site: any other site posting a
+    (valid) token of its own would sign the visitor in as someone else."""
+    token = resident_token(load_settings().local_dir, new_resident().bsn)
+    page_html = (
+        '<!doctype html><html lang="nl"><body onload="document.forms[0].submit()">'
+        f'<form method="post" action="{api.base_url}/ui/mijn/login">'
+        f'<input type="hidden" name="token" value="{token}"></form></body></html>'
+    )
+
+    async def serve(route: Route) -> None:
+        await route.fulfill(status=200, content_type="text/html", body=page_html)
+
+    page = await browser.new_page()
+    await page.route("http://elders.example/**", serve)
+    await page.goto("http://elders.example/aanval")
+    await page.wait_for_url(f"{api.base_url}/ui/mijn/login")
+    alert = await page.get_by_role("alert").inner_text()
+    assert alert.startswith("Inloggen kan alleen via Mijn Gemeente")
+    assert not [c for c in await page.context.cookies() if c["name"] == "contactmoment_mijn"]
 
 
 async def test_a_staff_token_does_not_open_the_resident_page(

@@ -112,6 +112,10 @@ def start_projector(
     return running
 
 
+PORTAL = "http://mijn.gemeente.example"  # the portal origin the test API trusts (http: an
+# https page posting to the http test server would send `Origin: null`, a downgrade)
+
+
 def dev_issuer_env() -> dict[str, str]:
     """Trust the development token issuer (tests mint role and resident tokens with it)."""
     _, jwks = ensure_issuer(load_settings().local_dir)
@@ -131,6 +135,7 @@ def start_api(
         "CONTACTMOMENT_SMTP_PORT": str(smtp_port),
         "CONTACTMOMENT_API_TOKEN": token,
         "CONTACTMOMENT_ALLOW_STATIC_TOKEN": "true",
+        "CONTACTMOMENT_PORTAL_ORIGINS": PORTAL,
         **dev_issuer_env(),
         "CONTACTMOMENT_PSEUDONYM_KEY": key,
         **(extra_env or {}),
