@@ -114,12 +114,10 @@ def cmd_dev_token(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_privacy_erase(settings: Settings, args: argparse.Namespace) -> int:
     import asyncpg
 
-    from schemas.envelope import new_event
-    from schemas.events import CustomerErased, EventType
     from schemas.keys import is_customer_key
     from services.api.read_model import cluster
     from services.ingest.publisher import KafkaPublisher, PublishError
-    from services.privacy.erasure import erase
+    from services.privacy.erasure import erase, erased_events
 
     if not is_customer_key(args.customer):
         print(f"contactmoment: {args.customer!r} is not a customer key", file=sys.stderr)
@@ -141,23 +139,10 @@ def cmd_privacy_erase(settings: Settings, args: argparse.Namespace) -> int:
         finally:
             await conn.close()
         _say(f"erased {', '.join(report.keys)} at {report.erased_at.isoformat()}")
-        # customer.erased per key (acks=all): the worker drops the clocks and the view of
-        # the erased history, so no signal or notification about it goes out any more.
-        publisher = KafkaPublisher(settings.kafka_bootstrap)
-        events = [
-            new_event(
-                EventType.CUSTOMER_ERASED,
-                source="urn:contactmoment:privacy",
-                source_id=f"{key}@{report.erased_at.isoformat()}",
-                subject=key,
-                time=report.erased_at,
-                data=CustomerErased(),
-            )
-            for key in report.keys
-        ]
+        publisher = KafkaPublisher(settings.kafka_bootstrap)  # acks=all
         try:
             await publisher.start()
-            await publisher.publish(events)
+            await publisher.publish(erased_events(report.keys, report.erased_at))
         except PublishError as exc:
             print(
                 f"contactmoment: the read model and keys are erased, but Kafka did not take "

@@ -94,11 +94,11 @@ class Settings(BaseSettings):
 
     @property
     def portals(self) -> frozenset[str]:
-        return frozenset(o.strip().rstrip("/") for o in self.portal_origins.split(",") if o.strip())
+        return frozenset(o.rstrip("/") for o in _listed(self.portal_origins))
 
     @property
     def own_domains(self) -> frozenset[str]:
-        return frozenset(d.strip().lower() for d in self.own_email_domains.split(",") if d.strip())
+        return frozenset(d.lower() for d in _listed(self.own_email_domains))
 
     def secret(self, name: str) -> str:
         """A secret (api token, pseudonym or master key): the environment, else `.local/<name>`."""
@@ -128,6 +128,11 @@ class Settings(BaseSettings):
                 path.chmod(0o600)
             written[name] = path
         return written
+
+
+def _listed(value: str) -> list[str]:
+    """The items of a comma-separated setting, trimmed, empty ones left out."""
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 class DatabaseTarget:

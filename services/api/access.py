@@ -24,6 +24,7 @@ from services.api.problems import Problem, kafka_unavailable
 from services.ingest.publisher import PublishError, to_record
 from services.metrics import ACCESS_RECORDS
 
+PURPOSE_MAX = 500  # characters
 TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 
 
@@ -53,8 +54,8 @@ def purpose(request: Request) -> Purpose:
             + ", ".join(sorted(request.app.state.activities))
             + ") or a short free-text reason",
         )
-    if len(raw) > 500:
-        raise Problem(400, "Purpose too long", "X-Purpose: at most 500 characters")
+    if len(raw) > PURPOSE_MAX:
+        raise Problem(400, "Purpose too long", f"X-Purpose: at most {PURPOSE_MAX} characters")
     return resolve(request.app.state.activities, raw)
 
 
@@ -65,10 +66,11 @@ def resolve(activities: dict[str, tuple[str, str]], raw: str) -> Purpose:
 
 
 async def record(
-    request: Request, staff: Staff, role: str, why: Purpose, keys: list[str], name: str
+    request: Request, staff: Staff, why: Purpose, name: str, reads: dict[str, str]
 ) -> None:
-    """Publish one access record per customer key read; 503 when Kafka does not take them."""
-    if not keys:
+    """Publish one access record per customer read (`reads`: customer key → the role that
+    granted it), in one call; 503 when Kafka does not take them."""
+    if not reads:
         return
     match = TRACEPARENT.match(request.headers.get("traceparent", ""))
     trace_id = match.group(1) if match else secrets.token_hex(16)
@@ -76,7 +78,7 @@ async def record(
     endpoint = f"{request.method} {getattr(route, 'path', request.url.path)}"
     now = datetime.now(UTC)
     events = []
-    for key in dict.fromkeys(keys):
+    for key, role in reads.items():
         span_id = secrets.token_hex(8)
         events.append(
             new_event(
@@ -104,4 +106,5 @@ async def record(
         )
     except PublishError as exc:
         raise kafka_unavailable(exc, exc.retry_after) from None
-    ACCESS_RECORDS.labels(role).inc(len(events))
+    for role in reads.values():
+        ACCESS_RECORDS.labels(role).inc()

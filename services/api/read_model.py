@@ -166,17 +166,12 @@ async def requests(
     limit: int = 200,
 ) -> list[dict[str, Any]]:
     """The worklist: ordered by due_at (unknown last), then by how long it is open."""
-    where: list[str] = []
-    args: list[Any] = []
-    for clause, value in (
+    where, args = _filters(
         ("r.status = ANY(${})", statuses),
         ("r.department = ${}", department),
         ("r.request_type = ${}", request_type),
         ("r.customer_key = ANY(${})", customer_keys),
-    ):
-        if value:
-            args.append(value)
-            where.append(clause.format(len(args)))
+    )
     if overdue:
         where.append(_OVERDUE)
     args.append(limit)
@@ -186,6 +181,46 @@ async def requests(
         + f" ORDER BY r.due_at ASC NULLS LAST, r.opened_at ASC LIMIT ${len(args)}"
     )
     return [_request(row) for row in await conn.fetch(sql, *args)]
+
+
+def _filters(*clauses: tuple[str, Any]) -> tuple[list[str], list[Any]]:
+    """The WHERE clauses whose value is given, numbered as bind parameters in order."""
+    where: list[str] = []
+    args: list[Any] = []
+    for clause, value in clauses:
+        if value:
+            args.append(value)
+            where.append(clause.format(len(args)))
+    return where, args
+
+
+async def access_log(
+    conn: asyncpg.Connection,
+    *,
+    customer_keys: list[str] | None = None,
+    staff_subject: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: int = 500,
+) -> list[dict[str, Any]]:
+    """Access records, newest first (the auditor's view; residents see fewer columns)."""
+    where, args = _filters(
+        ("customer_key = ANY(${})", customer_keys),
+        ("staff_subject = ${}", staff_subject),
+        ("occurred_at >= ${}", start),
+        ("occurred_at < ${}", end),
+    )
+    args.append(limit)
+    sql = (
+        "SELECT event_id, occurred_at, customer_key, trace_id, span_id, name, endpoint, purpose,"  # noqa: S608
+        " processing_activity, staff_subject, role, department FROM access_log"
+        + (f" WHERE {' AND '.join(where)}" if where else "")
+        + f" ORDER BY occurred_at DESC, event_id LIMIT ${len(args)}"
+    )
+    return [
+        {**dict(r), "event_id": str(r["event_id"]), "occurred_at": _iso(r["occurred_at"])}
+        for r in await conn.fetch(sql, *args)
+    ]
 
 
 async def request_detail(conn: asyncpg.Connection, request_id: str) -> dict[str, Any] | None:
@@ -264,10 +299,11 @@ TIMELINE_AFTER = (
 
 
 async def timeline(
-    conn: asyncpg.Connection, group: Cluster, limit: int, before: str | None
+    conn: asyncpg.Connection, group: Cluster, limit: int | None, before: str | None
 ) -> dict[str, Any]:
-    """Newest first over every key of the cluster; `next` continues after the last item."""
-    args: list[Any] = [group.keys, limit + 1]
+    """Newest first over every key of the cluster; `next` continues after the last item
+    (`limit` None: all of it, one page)."""
+    args: list[Any] = [group.keys, None if limit is None else limit + 1]
     if before:
         when, event_id = decode_cursor(before)
         args += [when, event_id]
@@ -288,7 +324,7 @@ async def timeline(
         }
         for r in page
     ]
-    more = len(rows) > limit
+    more = limit is not None and len(rows) > limit
     last = page[-1] if page else None
     return {
         "items": items,

@@ -34,6 +34,8 @@ TIMELINE_FIELDS = (
     "outcome",
     "request_id",
 )
+# Who looked, as the resident sees it: never the staff member's own id.
+ACCESS_FIELDS = ("occurred_at", "name", "role", "department", "purpose", "processing_activity")
 REQUEST_FIELDS = (
     "request_id",
     "request_type",
@@ -76,13 +78,8 @@ async def my_requests(conn: Any, group: read_model.Cluster) -> list[dict[str, An
 
 
 async def my_access_log(conn: Any, group: read_model.Cluster, limit: int) -> list[dict[str, Any]]:
-    rows = await conn.fetch(
-        "SELECT occurred_at, name, role, department, purpose, processing_activity"
-        " FROM access_log WHERE customer_key = ANY($1) ORDER BY occurred_at DESC LIMIT $2",
-        group.keys,
-        limit,
-    )
-    return [{**dict(r), "occurred_at": r["occurred_at"].isoformat()} for r in rows]
+    rows = await read_model.access_log(conn, customer_keys=group.keys, limit=limit)
+    return [_only(r, ACCESS_FIELDS) for r in rows]
 
 
 async def my_timeline(
@@ -93,15 +90,9 @@ async def my_timeline(
 
 
 async def full_timeline(conn: Any, group: read_model.Cluster) -> list[dict[str, Any]]:
-    """Every item of the resident's timeline, newest first (all pages)."""
-    items: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        page = await my_timeline(conn, group, 500, cursor)
-        items += page["items"]
-        cursor = page["next"]
-        if cursor is None:
-            return items
+    """Every item of the resident's timeline, newest first, in one read."""
+    page = await read_model.timeline(conn, group, None, None)
+    return [_only(i, TIMELINE_FIELDS) for i in page["items"]]
 
 
 async def export_document(conn: Any, group: read_model.Cluster) -> dict[str, Any]:

@@ -82,8 +82,9 @@ async def search_customers(
             if role is not None:
                 roots[group.root] = (group, role)
         items = [await read_model.summary(conn, g) for g, _ in roots.values()]
-    for group, role in roots.values():
-        await record(request, staff, role, why, [group.root], "klant zoeken")
+    await record(
+        request, staff, why, "klant zoeken", {root: role for root, (_, role) in roots.items()}
+    )
     return {"items": items}
 
 
@@ -116,7 +117,7 @@ async def get_customer(key: str, request: Request, staff: Reader, why: Why) -> d
     group, role = await customer_access(request, staff, key)
     async with connection(request) as conn:
         answer = await read_model.summary(conn, group)
-    await record(request, staff, role, why, [group.root], "klantbeeld raadplegen")
+    await record(request, staff, why, "klantbeeld raadplegen", {group.root: role})
     return answer
 
 
@@ -133,7 +134,7 @@ async def get_timeline(
     group, role = await customer_access(request, staff, key)
     async with connection(request) as conn:
         page = await timeline_page(conn, group, limit, before)
-    await record(request, staff, role, why, [group.root], "tijdlijn raadplegen")
+    await record(request, staff, why, "tijdlijn raadplegen", {group.root: role})
     return page
 
 
@@ -185,7 +186,7 @@ async def get_request(request_id: str, request: Request, staff: Reader, why: Why
         detail = await read_model.request_detail(conn, request_id)
     if detail is None:
         raise Problem(404, "Unknown request", f"no request with id {request_id}")
-    await record(request, staff, role, why, [detail["customer_key"]], "verzoek raadplegen")
+    await record(request, staff, why, "verzoek raadplegen", {detail["customer_key"]: role})
     return detail
 
 

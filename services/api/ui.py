@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.api import read_model
-from services.api.access import record, resolve
+from services.api.access import PURPOSE_MAX, record, resolve
 from services.api.auth import Staff, signed_in
 from services.api.database import connection
 from services.api.problems import Problem
@@ -151,7 +151,8 @@ async def customer_page(
     staff = await _staff(request.cookies.get(COOKIE, ""), request)
     if staff is None:
         return RedirectResponse(f"/ui/login?next={quote(f'/ui/customers/{key}')}", status_code=303)
-    if not purpose or not purpose.strip() or len(purpose) > 500:
+    purpose = (purpose or "").strip()
+    if not purpose or len(purpose) > PURPOSE_MAX:
         # Ask why first: no customer data is shown (or logged) before there is a purpose.
         activities = request.app.state.activities
         return render("purpose.html", key=key, activities=activities)
@@ -161,19 +162,19 @@ async def customer_page(
         if problem.status == 403:
             return render("forbidden.html", status=403, key=key)
         return render("not_found.html", status=404, key=key)
-    why = resolve(request.app.state.activities, purpose.strip())
+    why = resolve(request.app.state.activities, purpose)
     async with connection(request) as conn:
         customer = await read_model.summary(conn, group)
         try:
             page = await read_model.timeline(conn, group, 100, before)
         except read_model.BadCursor:
             page = await read_model.timeline(conn, group, 100, None)
-    await record(request, staff, role, why, [group.root], "klantbeeld (medewerkerspagina)")
+    await record(request, staff, why, "klantbeeld (medewerkerspagina)", {group.root: role})
     return render(
         "customer.html",
         customer=customer,
         timeline=page["items"],
         next=page["next"],
         key=key,
-        purpose=purpose.strip(),
+        purpose=purpose,
     )

@@ -13,6 +13,8 @@ from datetime import datetime
 
 import asyncpg
 
+from schemas.envelope import Envelope, new_event
+from schemas.events import CustomerErased, EventType
 from services.privacy.keycache import ANNOUNCE_GRACE, announce
 
 # Serialises an erasure with the projector's batches: a batch that began before the erasure
@@ -75,3 +77,19 @@ async def erase(conn: asyncpg.Connection, keys: list[str]) -> ErasureReport:
     # Deleted rows linger as dead tuples until vacuumed: the wrapped keys must really go.
     await conn.execute("VACUUM privacy.data_keys")
     return report
+
+
+def erased_events(keys: list[str], erased_at: datetime) -> list[Envelope]:
+    """customer.erased for every erased key: the stream worker drops the clocks and the view
+    of the erased history. Deterministic ids, so telling it again is harmless."""
+    return [
+        new_event(
+            EventType.CUSTOMER_ERASED,
+            source="urn:contactmoment:privacy",
+            source_id=f"{key}@{erased_at.isoformat()}",
+            subject=key,
+            time=erased_at,
+            data=CustomerErased(),
+        )
+        for key in keys
+    ]

@@ -7,7 +7,7 @@ opens as nothing: optional fields become absent, required ones read ERASED.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -16,8 +16,11 @@ from schemas.events import DATA_MODELS
 from schemas.sealed import is_sealed
 from services.privacy import crypto
 
-# Top-level personal text fields, and lists whose items carry a personal `masked` display.
-TEXT_FIELDS = ("summary", "note", "reason", "comment")
+# Top-level personal text fields (a required one cannot vanish when its key is gone: it reads
+# ERASED), and lists whose items carry a personal `masked` display (required as well).
+OPTIONAL_TEXT = ("summary", "note", "comment")
+REQUIRED_TEXT = ("reason",)
+TEXT_FIELDS = OPTIONAL_TEXT + REQUIRED_TEXT
 IDENTIFIER_LISTS = ("identifiers",)
 ERASED = "[gewist]"
 
@@ -32,7 +35,7 @@ def _rewrite(data: dict[str, Any], change: Callable[[str, bool], str | None]) ->
     out = dict(data)
     for name in TEXT_FIELDS:
         if isinstance(out.get(name), str):
-            new = change(out[name], name == "reason")
+            new = change(out[name], name in REQUIRED_TEXT)
             if new is None:
                 del out[name]
             else:
@@ -46,6 +49,17 @@ def _rewrite(data: dict[str, Any], change: Callable[[str, bool], str | None]) ->
 def _with_data(event: Envelope, data: dict[str, Any]) -> Envelope:
     model = DATA_MODELS[event.type].model_validate(data)
     return event.model_copy(update={"data": model})
+
+
+def _texts(data: Any) -> Iterator[str]:
+    """Every personal text value of a data model, sealed or not (read on the models: no dump)."""
+    for name in TEXT_FIELDS:
+        value = getattr(data, name, None)
+        if isinstance(value, str):
+            yield value
+    for name in IDENTIFIER_LISTS:
+        for item in getattr(data, name, None) or []:
+            yield item.masked
 
 
 def _sealed_update(data: Any, seal: Callable[[str], str]) -> dict[str, Any]:
@@ -70,7 +84,7 @@ def _sealed_update(data: Any, seal: Callable[[str], str]) -> dict[str, Any]:
 
 def plain_fields(event: Envelope) -> bool:
     """Does the event carry personal text that is not sealed yet?"""
-    return bool(_sealed_update(event.data, lambda value: value))
+    return any(not is_sealed(value) for value in _texts(event.data))
 
 
 def seal_event(event: Envelope, key_id: str, data_key: bytes) -> Envelope:
@@ -83,15 +97,8 @@ def seal_event(event: Envelope, key_id: str, data_key: bytes) -> Envelope:
 
 
 def key_ids(event: Envelope) -> set[str]:
-    found: set[str] = set()
-
-    def note(value: str, required: bool) -> str:
-        if is_sealed(value):
-            found.add(crypto.key_id_of(value))
-        return value
-
-    _rewrite(event.data.model_dump(mode="json", exclude_none=True), note)
-    return found
+    """The data keys the event's sealed text needs."""
+    return {crypto.key_id_of(value) for value in _texts(event.data) if is_sealed(value)}
 
 
 def open_event(event: Envelope, keys: Mapping[str, bytes]) -> Envelope:

@@ -94,12 +94,10 @@ def _timeline(plan: Plan, event: Envelope, **c: Any) -> None:
 def _identifiers(plan: Plan, key: str, idents: list[Identifier], at: datetime) -> None:
     for ident in idents:
         seen = plan.identifiers.get((key, ident.hash))
-        masked = ident.masked
-        if seen is not None and masked == ERASED:
-            masked = seen[3]  # a readable display wins over one past its retention
-        if seen is None or at < seen[4] or seen[3] == ERASED != masked:
-            first = at if seen is None else min(at, seen[4])
-            plan.identifiers[(key, ident.hash)] = (key, ident.hash, ident.kind.value, masked, first)
+        first, masked = (at, ident.masked) if seen is None else (min(at, seen[4]), seen[3])
+        if masked == ERASED:  # one identifier has one display: a readable one wins over one
+            masked = ident.masked  # past its retention (as the store's upsert does)
+        plan.identifiers[(key, ident.hash)] = (key, ident.hash, ident.kind.value, masked, first)
 
 
 def add(plan: Plan, event: Envelope) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from services.dev.processes import port_open
-from services.dev.tokens import DEV_ISSUER, ensure_issuer
+from services.runner import local_sign_in
 from services.settings import load_settings
 
 
@@ -116,12 +116,6 @@ PORTAL = "http://mijn.gemeente.example"  # the portal origin the test API trusts
 # https page posting to the http test server would send `Origin: null`, a downgrade)
 
 
-def dev_issuer_env() -> dict[str, str]:
-    """Trust the development token issuer (tests mint role and resident tokens with it)."""
-    _, jwks = ensure_issuer(load_settings().local_dir)
-    return {"CONTACTMOMENT_JWT_ISSUER": DEV_ISSUER, "CONTACTMOMENT_JWT_JWKS": str(jwks)}
-
-
 def start_api(
     extra_env: dict[str, str] | None = None,
     args: tuple[str, ...] = ("--log-level", "debug", "--access-log"),
@@ -134,9 +128,9 @@ def start_api(
         "CONTACTMOMENT_API_PORT": str(api_port),
         "CONTACTMOMENT_SMTP_PORT": str(smtp_port),
         "CONTACTMOMENT_API_TOKEN": token,
-        "CONTACTMOMENT_ALLOW_STATIC_TOKEN": "true",
         "CONTACTMOMENT_PORTAL_ORIGINS": PORTAL,
-        **dev_issuer_env(),
+        # the static token and the development issuer's JWTs, as `make run` has them
+        **local_sign_in(load_settings()),
         "CONTACTMOMENT_PSEUDONYM_KEY": key,
         **(extra_env or {}),
     }

@@ -20,12 +20,11 @@ from schemas.events import ContactRecorded
 from schemas.identifiers import IdentifierKind, mask, normalise
 from schemas.sealed import SEALED
 from services.api.access import load_activities
-from services.api.app import create_app
 from services.ingest.publisher import MemoryPublisher
 from services.privacy import sealing
 from services.privacy.sealer import memory_sealer
 from services.settings import Settings
-from tests.unit.api.conftest import AUTH, TOKEN
+from tests.unit.api.conftest import AUTH, unit_client
 
 EXAMPLES = Path(__file__).parents[3] / "docs" / "examples"
 CUSTOMER = "k-" + uuid.uuid4().hex
@@ -86,20 +85,9 @@ async def test_a_purpose_over_500_characters_is_400(
 @pytest.fixture
 async def no_database() -> AsyncIterator[httpx.AsyncClient]:
     """The unit app with a read model nobody listens on: any database use answers 503."""
-    settings = Settings(
-        database_url="postgresql://nobody@127.0.0.1:1/none",
-        max_json_bytes=64 * 1024,
-        max_email_bytes=256 * 1024,
-    )
-    app = create_app(
-        settings,
-        publisher=MemoryPublisher(),
-        api_token=TOKEN,
-        pseudonym_key="unit-test-pseudonym-key-0123",
-        sealer=memory_sealer(),
-    )
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with unit_client(
+        MemoryPublisher(), database_url="postgresql://nobody@127.0.0.1:1/none"
+    ) as client:
         yield client
 
 
@@ -118,20 +106,12 @@ async def test_the_purpose_is_checked_before_the_database_is_touched(
 async def test_an_ingest_call_publishes_its_text_sealed() -> None:
     keys: dict[tuple[str, date], tuple[str, bytes]] = {}
     publisher = MemoryPublisher()
-    app = create_app(
-        Settings(max_json_bytes=64 * 1024, max_email_bytes=256 * 1024),
-        publisher=publisher,
-        api_token=TOKEN,
-        pseudonym_key="unit-test-pseudonym-key-0123",
-        sealer=memory_sealer(keys),
-    )
     call = json.loads((EXAMPLES / "phone-callback.json").read_text())
     masked = {
         mask(IdentifierKind.BSN, normalise(IdentifierKind.BSN, call["bsn"])),
         mask(IdentifierKind.PHONE, normalise(IdentifierKind.PHONE, call["caller"])),
     }
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with unit_client(publisher, memory_sealer(keys)) as client:
         response = await client.post("/v1/ingest/phone", json=call, headers=AUTH)
     assert response.status_code == 202, response.text
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from schemas.envelope import Envelope, new_event
 from schemas.events import (
+    DATA_MODELS,
     ContactRecorded,
     DocumentIssued,
     EventType,
@@ -212,3 +213,18 @@ async def test_memory_sealer_keys_open_what_it_sealed() -> None:
     key_id, data_key = keys[(KEY, date(2026, 11, 1))]
     assert sealing.key_ids(sealed) == {key_id}
     assert sealing.open_event(sealed, {key_id: data_key}) == contact()
+
+
+def test_which_personal_text_is_required_follows_the_event_models() -> None:
+    """Opening without a key drops an optional text and marks a required one ERASED, and
+    retention does the same in SQL: both read OPTIONAL/REQUIRED_TEXT, so they must say what
+    the models say."""
+    seen: dict[str, set[bool]] = {}
+    for model in DATA_MODELS.values():
+        for name in sealing.TEXT_FIELDS:
+            if name in model.model_fields:
+                seen.setdefault(name, set()).add(model.model_fields[name].is_required())
+    assert seen == {
+        **{name: {False} for name in sealing.OPTIONAL_TEXT},
+        **{name: {True} for name in sealing.REQUIRED_TEXT},
+    }

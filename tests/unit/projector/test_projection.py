@@ -14,6 +14,7 @@ from schemas.events import (
 )
 from schemas.identifiers import IdentifierKind
 from schemas.keys import Pseudonymiser, customer_key
+from services.privacy.sealing import ERASED
 from services.projector.projection import plan_batch
 
 P = Pseudonymiser("projection-test-key-0123")
@@ -63,6 +64,19 @@ def test_identifiers_are_deduplicated_keeping_the_first_sighting() -> None:
     plan = plan_batch([contact("phone", 5), contact("counter", 1), contact("web", 3)])
     assert sorted(plan.identifiers) == sorted([(KEY, BSN.hash), (KEY, EMAIL.hash)])
     assert {row[4] for row in plan.identifiers.values()} == {T0 + timedelta(minutes=1)}
+
+
+def test_a_readable_identifier_display_wins_over_one_past_its_retention() -> None:
+    """An old contact opened without its (shredded) key shows `[gewist]`; a newer one of the
+    same identifier still shows it: the row keeps the readable display and the first time."""
+    old = contact("phone", 0)
+    erased = [i.model_copy(update={"masked": ERASED}) for i in old.data.identifiers]  # type: ignore[attr-defined]
+    old = old.model_copy(update={"data": old.data.model_copy(update={"identifiers": erased})})
+    for batch in ([old, contact("web", 5)], [contact("web", 5), old]):
+        rows = plan_batch(batch).identifiers
+        assert rows[(KEY, BSN.hash)][3:] == (BSN.masked, T0)
+        assert rows[(KEY, EMAIL.hash)][3:] == (EMAIL.masked, T0)
+    assert plan_batch([old]).identifiers[(KEY, BSN.hash)][3] == ERASED
 
 
 def test_request_lifecycle_goes_into_its_history() -> None:
