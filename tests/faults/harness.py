@@ -96,7 +96,7 @@ class Audit:
             "due_requests": self.due_requests,
             "answered_in_time": self.answered_in_time,
             "answered_within_a_second_of_due": self.answered_at_the_due_instant,
-            "answered_in_time_but_accepted_after_due": self.answered_in_time_recorded_after_due,
+            "answered_in_time_but_seen_after_due": self.answered_in_time_recorded_after_due,
             "breached_exactly_once": self.breached_once,
             "due_without_breach": len(self.without_breach),
             "breached_though_answered_in_time": len(self.breached_in_time),
@@ -299,11 +299,17 @@ class FaultStack:
     # -- audit ----------------------------------------------------------------------------
 
     def audit(
-        self, acks: Path, due_since: float, due_until: float, patience: float = 90.0
+        self,
+        acks: Path,
+        due_since: float,
+        due_until: float,
+        patience: float = 90.0,
+        unowned: tuple[float, float] | None = None,
     ) -> Audit:
         """Wait (up to `patience` s) until the read model holds every acknowledged id and
         every request due in (`due_since`, `due_until`] has a breach or was answered in
-        time; then report what holds, including duplicate breach records on the topic."""
+        time; then report what holds, including duplicate breach records on the topic.
+        `unowned`: when a killed worker's partitions had no owner (see `seen_after_due`)."""
         acked_at = {
             i: entry["at"]
             for entry in map(json.loads, acks.read_text().splitlines())
@@ -332,7 +338,9 @@ class FaultStack:
             due_requests=len(state["due"]),
             answered_in_time=len(state["in_time"]),
             answered_at_the_due_instant=len(state["on_the_edge"]),
-            answered_in_time_recorded_after_due=len(late := accepted_late(state, acked_at)),
+            answered_in_time_recorded_after_due=len(
+                late := seen_after_due(state, acked_at, unowned)
+            ),
             breached_once=sum(1 for ids in breach_ids.values() if len(ids) == 1),
             without_breach=sorted(state["without_breach"]),
             breached_in_time=sorted((state["in_time"] - late) & breach_ids.keys()),
@@ -415,15 +423,25 @@ class FaultStack:
         }
 
 
-def accepted_late(state: dict, acked_at: dict[str, float]) -> set[str]:  # type: ignore[type-arg]
+def seen_after_due(
+    state: dict,  # type: ignore[type-arg]
+    acked_at: dict[str, float],
+    unowned: tuple[float, float] | None = None,
+) -> set[str]:
     """Requests answered in time (by the answer's own time stamp, e.g. an e-mail's Date)
-    whose answer the API could only accept after the due instant, because the stack was
-    down: the worker rightly breached them before it knew, and reports met-late after.
-    Either outcome is correct for these; the audit still demands at most one breach."""
+    that no worker could have seen before the due instant: the API could only accept the
+    answer after it (the stack was down), or accepted it while its partition had no owner
+    and the due instant fell before the new owner took over (`unowned`: from the kill to
+    past the session timeout) — the new owner's first tick can come before it has read the
+    backlog of the partition it inherited. The worker then breaches, and reports met-late
+    when it reads the answer. Either outcome is correct for these; still at most one breach."""
     late = set()
     for request_id, (due, ids) in state["answers"].items():
-        accepted = [acked_at[i] for i in ids if i in acked_at]
-        if accepted and min(accepted) > due:
+        accepted = min((acked_at[i] for i in ids if i in acked_at), default=None)
+        if accepted is None:
+            continue
+        orphaned = unowned is not None and unowned[0] <= accepted and due <= unowned[1]
+        if accepted > due or orphaned:
             late.add(request_id)
     return late
 
