@@ -32,7 +32,7 @@ unit: install ## only the pure unit tests (no stack needed)
 lint: install ## ruff (lint + format check) and mypy (strict on schemas/)
 	@.venv/bin/ruff check .
 	@.venv/bin/ruff format --check .
-	@.venv/bin/mypy schemas services streams
+	@.venv/bin/mypy schemas domain streams services harness benchmarks
 
 schemas: install ## regenerate schemas/json and schemas/asyncapi.json from the models
 	@$(CM) schemas export
@@ -53,7 +53,7 @@ bench-cluster: up ## one vs two workers on a three-broker stack of its own; inge
 
 SOAK_MINUTES ?= 30
 soak: up ## simulator + broker/worker/database/stack faults on a schedule, then an audit (not in CI)
-	@$(PY) -m tests.faults.soak --minutes $(SOAK_MINUTES)
+	@$(PY) -m benchmarks.soak --minutes $(SOAK_MINUTES)
 
 clean: down ## stop the stack and delete .local/ (all local data)
 	rm -rf .local

@@ -1,7 +1,7 @@
 """Three-broker benchmark: worker throughput with one and with two workers, and end-to-end
 latency (ingest call → visible in the staff API) under the simulator's load.
 
-Runs its own stack (tests/faults/harness.py: three KRaft nodes, PostgreSQL, processes) on
+Runs its own stack (harness/faults.py: three KRaft nodes, PostgreSQL, processes) on
 free loopback ports. CPU seconds of every process are read from /proc, because on a 2-core
 machine a second worker competes with the brokers for the same cores. JSON result in
 benchmarks/results/cluster.json.
@@ -21,8 +21,8 @@ import httpx
 
 from benchmarks.common import report, summary_ms
 from benchmarks.view import contacts, publish
-from tests.faults.harness import FaultStack
-from tests.integration.running_api import RunningProcess
+from harness.faults import FaultStack
+from harness.processes import RunningProcess
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -135,7 +135,10 @@ def main(n: int, samples: int) -> dict[str, object]:
             "partitions": stack.settings.topic_partitions,
             "one_worker": one,
             "two_workers": two,
-            "speedup": round(int(two["events_per_s"]) / max(1, int(one["events_per_s"])), 2),
+            "speedup": round(
+                float(two["events_per_s"]) / max(1.0, float(one["events_per_s"])),  # type: ignore[arg-type]
+                2,
+            ),
             "ingest_to_visible": {"load": "simulator 8 calls/s", **latency},
         }
     finally:

@@ -19,13 +19,13 @@ import aiohttp
 from aiokafka import AIOKafkaProducer
 
 from benchmarks.common import report, summary_ms
+from harness.kafka import create_topic
+from harness.processes import start_api
 from schemas.envelope import encode, new_event
 from schemas.events import ContactRecorded, EventType
 from schemas.identifiers import IdentifierKind
 from schemas.keys import Pseudonymiser, customer_key
 from services.settings import load_settings
-from tests.integration.kafka_helpers import create_topic
-from tests.integration.running_api import start_api
 
 EXAMPLE = json.loads((Path(__file__).parents[1] / "docs/examples/phone-answered.json").read_text())
 

@@ -21,16 +21,16 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from benchmarks.common import report, summary_ms
+from harness.kafka import create_topic
+from harness.processes import free_port, start_api, start_process
 from schemas.envelope import Envelope, encode, new_event
 from schemas.events import ContactRecorded, EventType
 from schemas.identifiers import IdentifierKind
 from schemas.keys import Pseudonymiser, customer_key
-from services.db.migrate import migrate
 from services.projector.replay import replay
 from services.projector.run import Projector
+from services.readmodel.migrate import migrate
 from services.settings import load_settings
-from tests.integration.kafka_helpers import create_topic
-from tests.integration.running_api import free_port, start_api, start_process
 
 PARTITIONS = 12
 CHANNELS = ["phone", "counter", "web", "email"]

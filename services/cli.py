@@ -9,11 +9,11 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from domain.clock.norms import NormsError
 from schemas.events import STAFF_ROLES
 from services.dev.errors import StackError
+from services.kafka.topics import TopicError
 from services.settings import ConfigError, Settings, load_settings
-from services.topics import TopicError
-from streams.clock.norms import NormsError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -115,9 +115,9 @@ def cmd_privacy_erase(settings: Settings, args: argparse.Namespace) -> int:
     import asyncpg
 
     from schemas.keys import is_customer_key
-    from services.api.read_model import cluster
-    from services.ingest.publisher import KafkaPublisher, PublishError
+    from services.kafka.publisher import KafkaPublisher, PublishError
     from services.privacy.erasure import erase, erased_events
+    from services.readmodel.queries import cluster
 
     if not is_customer_key(args.customer):
         print(f"contactmoment: {args.customer!r} is not a customer key", file=sys.stderr)
@@ -194,7 +194,7 @@ def cmd_privacy_retention(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_topics_create(settings: Settings, args: argparse.Namespace) -> int:
-    from services.topics import create_topics
+    from services.kafka.topics import create_topics
 
     partitions = args.partitions or settings.topic_partitions
     results = asyncio.run(create_topics(settings.kafka_bootstrap, partitions))
@@ -206,7 +206,7 @@ def cmd_topics_create(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_db_migrate(settings: Settings, args: argparse.Namespace) -> int:
-    from services.db.migrate import migrate
+    from services.readmodel.migrate import migrate
 
     applied = migrate(settings.database_url)
     if applied:
@@ -275,10 +275,10 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     import faust
 
+    from domain.clock.norms import load as load_norms
+    from services.kafka.topics import create_topics
     from services.runtime import serve_metrics
-    from services.topics import create_topics
     from streams.app import create_app, internal_topics
-    from streams.clock.norms import load as load_norms
 
     catalogue = load_norms(settings.service_norms)
     datadir = settings.local_dir / "worker"  # RocksDB stores; faust expects the directory
@@ -304,10 +304,10 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
-    from services.db.migrate import migrate
+    from domain.clock.norms import load as load_norms
     from services.projector.run import TOPICS, Projector
+    from services.readmodel.migrate import migrate
     from services.runtime import run_until_signal, serve_metrics
-    from streams.clock.norms import load as load_norms
 
     serve_metrics(settings.projector_metrics_port, "projector", host=settings.bind_host)
     topics = tuple(args.topics.split(",")) if args.topics else TOPICS

@@ -1,1 +1,2 @@
-"""The faust-streaming app: topics, tables and agents, with their pure decision logic."""
+"""The faust adapter: topics, tables, the clock timer and one thin agent; decisions are the
+domain's pure worker step."""

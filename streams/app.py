@@ -18,6 +18,12 @@ from typing import Any
 
 import faust
 
+from domain.clock import requests
+from domain.clock.index import DeadlineIndex
+from domain.clock.norms import Catalogue
+from domain.clock.schedule import STEP_OF
+from domain.customer import rules as customer_rules
+from domain.customer import view as customer_view
 from schemas.envelope import Envelope, InvalidEvent, decode, encode
 from schemas.events import (
     ContactRecorded,
@@ -38,11 +44,6 @@ from services.metrics import (
     EVENTS_PROCESSED,
     NOTIFICATIONS_SENT,
 )
-from streams import customer_view
-from streams.clock import customer_rules, requests
-from streams.clock.deadlines import STEP_OF
-from streams.clock.index import DeadlineIndex
-from streams.clock.norms import Catalogue
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 0.2

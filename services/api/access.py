@@ -21,7 +21,7 @@ from schemas.events import AccessLogged, EventType
 from schemas.topics import ACCESS
 from services.api.auth import Staff
 from services.api.problems import Problem, kafka_unavailable
-from services.ingest.publisher import PublishError, to_record
+from services.kafka.publisher import PublishError, to_record
 from services.metrics import ACCESS_RECORDS
 
 PURPOSE_MAX = 500  # characters

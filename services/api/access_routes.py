@@ -8,10 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from schemas.keys import is_customer_key
-from services.api import read_model
 from services.api.auth import requires
 from services.api.database import connection
 from services.api.problems import validation_problem
+from services.readmodel import queries as read_model
 
 router = APIRouter(prefix="/v1", tags=["audit"], dependencies=[Depends(requires("auditor"))])
 

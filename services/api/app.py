@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from domain.clock.norms import load as load_norms
 from schemas.keys import Pseudonymiser
 from services.api import (
     access_routes,
@@ -30,15 +31,14 @@ from services.api import (
 from services.api.access import load_activities
 from services.api.auth import Authenticator
 from services.api.database import Database
-from services.ingest.publisher import KafkaPublisher, Publisher
 from services.ingest.service import Ingest
 from services.ingest.smtp import start_smtp
+from services.kafka.publisher import KafkaPublisher, Publisher
 from services.metrics import HTTP_DURATION
 from services.privacy.crypto import master_key
 from services.privacy.keycache import KeyCache, listen
 from services.privacy.sealer import Sealer, postgres_sealer
 from services.settings import Settings
-from streams.clock.norms import load as load_norms
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ from services.ingest.common import Mapped
 from services.ingest.counter import CounterVisit, map_counter_visit
 from services.ingest.email import InvalidEmail, map_email, parse_email
 from services.ingest.phone import PhoneCall, map_phone_call
-from services.ingest.publisher import PublishError
 from services.ingest.service import Ingest
 from services.ingest.web import WebSubmission, map_web_submission
+from services.kafka.publisher import PublishError
 
 router = APIRouter(
     prefix="/v1/ingest", tags=["ingest"], dependencies=[Depends(requires("channel"))]

@@ -16,10 +16,10 @@ from fastapi.responses import JSONResponse
 
 from schemas.identifiers import IdentifierKind
 from schemas.keys import key_of
-from services.api import read_model
 from services.api.auth import Resident, current_resident
 from services.api.database import connection
 from services.api.staff_routes import timeline_page
+from services.readmodel import queries as read_model
 
 router = APIRouter(prefix="/v1/me", tags=["resident"])
 Me = Annotated[Resident, Depends(current_resident)]

@@ -19,7 +19,7 @@ from schemas.envelope import new_event
 from schemas.events import DATA_MODELS, Actor, EventType, IsoDuration
 from schemas.identifiers import IdentifierKind, InvalidIdentifier
 from schemas.keys import is_customer_key
-from services.api import kpis, policy, read_model
+from services.api import policy
 from services.api.access import Purpose, purpose, record
 from services.api.auth import Staff, requires
 from services.api.database import connection
@@ -29,7 +29,9 @@ from services.api.problems import (
     kafka_unavailable,
     validation_problem,
 )
-from services.ingest.publisher import PublishError
+from services.kafka.publisher import PublishError
+from services.readmodel import kpis
+from services.readmodel import queries as read_model
 
 router = APIRouter(prefix="/v1", tags=["staff"])
 Reader = Annotated[Staff, Depends(requires(*policy.READERS))]

@@ -18,12 +18,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from services.api import read_model
 from services.api.access import PURPOSE_MAX, record, resolve
 from services.api.auth import Staff, signed_in
 from services.api.database import connection
 from services.api.problems import Problem
 from services.api.staff_routes import customer_access
+from services.readmodel import queries as read_model
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 COOKIE = "contactmoment_token"

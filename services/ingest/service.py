@@ -10,7 +10,7 @@ from schemas.envelope import Envelope
 from schemas.events import Channel
 from schemas.keys import Pseudonymiser
 from services.ingest.common import Mapped
-from services.ingest.publisher import Publisher, PublishError
+from services.kafka.publisher import Publisher, PublishError
 from services.metrics import INGEST, INGEST_EVENTS
 from services.privacy.sealer import Sealer, SealingUnavailable
 

@@ -14,8 +14,8 @@ from aiosmtpd.smtp import SMTP
 
 from schemas.events import Channel
 from services.ingest.email import InvalidEmail, map_email, parse_email
-from services.ingest.publisher import PublishError
 from services.ingest.service import Ingest
+from services.kafka.publisher import PublishError
 
 log = logging.getLogger(__name__)
 

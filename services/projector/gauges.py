@@ -1,5 +1,5 @@
 """Read-model gauges the projector refreshes: open and overdue work, KPIs of the last 30
-days, and its own consumer lag. Same queries as the API (services/api/kpis.py)."""
+days, and its own consumer lag. Same queries as the API (services/readmodel/kpis.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer
 
-from services.api.kpis import compute
+from domain.clock.norms import Catalogue
 from services.metrics import CONSUMER_LAG, KPI_COUNT, KPI_RATIO, REQUESTS_OPEN, REQUESTS_OVERDUE
-from streams.clock.norms import Catalogue
+from services.readmodel.kpis import compute
 
 log = logging.getLogger(__name__)
 WINDOW = timedelta(days=30)

@@ -16,10 +16,10 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from schemas.envelope import InvalidEvent, decode
-from services.db.migrate import migrate, valid_schema
+from services.kafka.topics import partition_counts
 from services.projector.run import TOPICS
-from services.projector.store import apply_batch, connect_pool, produced_at
-from services.topics import partition_counts
+from services.readmodel.migrate import migrate, valid_schema
+from services.readmodel.writes import apply_batch, connect_pool, produced_at
 
 # Columns compared between two read models (processed_at is wall-clock, so it differs).
 COMPARED = {

@@ -15,14 +15,14 @@ from datetime import datetime
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
+from domain.clock.norms import Catalogue
 from schemas.envelope import Envelope
 from schemas.topics import ACCESS, EVENTS, NOTIFICATIONS, SIGNALS
-from services.deadletter import Consumed, DeadLetters
-from services.ingest.publisher import KafkaPublisher
+from services.kafka.deadletter import Consumed, DeadLetters
+from services.kafka.publisher import KafkaPublisher
 from services.metrics import EVENTS_PROJECTED, PROJECTION_LAG
 from services.projector.gauges import refresh_lag, refresh_read_model
-from services.projector.store import apply_batch, connect_pool, default_catalogue, produced_at
-from streams.clock.norms import Catalogue
+from services.readmodel.writes import apply_batch, connect_pool, default_catalogue, produced_at
 
 log = logging.getLogger(__name__)
 

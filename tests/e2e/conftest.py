@@ -9,8 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.settings import Settings
-from tests.integration.running_api import (
+from harness.processes import (
     RunningApi,
     RunningProcess,
     free_port,
@@ -19,6 +18,7 @@ from tests.integration.running_api import (
     start_projector,
     wait_worker_ready,
 )
+from services.settings import Settings
 
 FAST_NORMS = str(Path(__file__).parent / "fast-norms.toml")
 

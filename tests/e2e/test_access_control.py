@@ -18,11 +18,11 @@ from typing import Any
 import httpx
 import pytest
 
+from harness.processes import RunningApi
 from services.dev.tokens import resident_token, staff_token
 from services.settings import load_settings
 from tests.e2e.people import Resident, new_resident
 from tests.e2e.test_unified_view import eventually
-from tests.integration.running_api import RunningApi
 
 PURPOSE = "klantcontact"  # a registered processing activity
 PURPOSE_NAME = "Beantwoorden van vragen en verzoeken van inwoners"

@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncpg
 import httpx
 
+from harness.kafka import read_all
+from harness.processes import RunningApi
 from schemas.topics import ACCESS
 from services.dev.tokens import resident_token
 from services.settings import Settings
 from tests.e2e.people import new_resident
 from tests.e2e.test_unified_view import eventually, ingest_four_contacts
-from tests.integration.kafka_helpers import read_all
-from tests.integration.running_api import RunningApi
 from tests.integration.test_bsn_never_in_plain_text import plain_forms
 
 

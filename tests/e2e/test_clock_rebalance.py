@@ -6,10 +6,10 @@ import tempfile
 
 import httpx
 
+from harness.processes import RunningProcess
 from tests.e2e.conftest import start_worker
 from tests.e2e.people import new_resident
 from tests.e2e.test_request_clock import open_callback, poll, request_id_of, signals
-from tests.integration.running_api import RunningProcess
 
 
 async def test_breaches_survive_a_rebalance_exactly_once(

@@ -12,6 +12,7 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
 
+from harness.kafka import create_topic, read_all
 from schemas.envelope import decode
 from schemas.topics import ACCESS, EVENTS, NOTIFICATIONS, SIGNALS
 from services.privacy.crypto import master_key
@@ -22,7 +23,6 @@ from services.projector.replay import replay
 from services.settings import Settings
 from tests.e2e.people import Resident, new_resident
 from tests.e2e.test_unified_view import eventually
-from tests.integration.kafka_helpers import create_topic, read_all
 
 
 async def contacts_with_free_text(

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.running_api import RunningApi, RunningProcess, free_port, start_process
+from harness.processes import RunningApi, RunningProcess, free_port, start_process
 
 SHIPPED = Path(__file__).parents[2] / "deploy" / "prometheus"
 

@@ -11,10 +11,10 @@ from typing import Any
 import asyncpg
 import httpx
 
+from harness.processes import RunningProcess
 from services.settings import load_settings
 from tests.e2e.conftest import start_worker
 from tests.e2e.people import Resident, new_resident
-from tests.integration.running_api import RunningProcess
 
 ACTOR = {"kind": "employee", "id": "medewerker-09", "department": "KCC"}
 

@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 from playwright.async_api import Browser, Route
 
+from harness.processes import RunningApi
 from services.dev.tokens import resident_token, staff_token
 from services.settings import load_settings
 from tests.e2e.people import Resident, new_resident
 from tests.e2e.test_staff_page import SCREENSHOTS, browser
 from tests.e2e.test_unified_view import eventually, ingest_four_contacts
-from tests.integration.running_api import RunningApi
 
 __all__ = ["browser"]  # the Chromium fixture of the staff page test
 

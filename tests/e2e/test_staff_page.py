@@ -7,9 +7,9 @@ import httpx
 import pytest
 from playwright.async_api import Browser, async_playwright
 
+from harness.processes import RunningApi
 from tests.e2e.people import new_resident
 from tests.e2e.test_unified_view import eventually, ingest_four_contacts
-from tests.integration.running_api import RunningApi
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).parent / "screenshots"

@@ -221,7 +221,7 @@ async def test_unknown_customer_is_404(client: httpx.AsyncClient) -> None:
 async def test_a_contact_is_visible_within_2_s_under_simulator_load(
     client: httpx.AsyncClient, api
 ) -> None:  # type: ignore[no-untyped-def]
-    from tests.integration.running_api import start_process
+    from harness.processes import start_process
 
     simulator = start_process(
         "simulate",

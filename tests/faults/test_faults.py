@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.faults import Audit, FaultStack, ack_gaps
 from services.settings import PROJECT_ROOT
-from tests.faults.harness import Audit, FaultStack, ack_gaps
 
 RATE = 8.0  # ingest calls per second: enough to keep every partition busy on two cores
 WARM = 6.0  # seconds of traffic before the fault

@@ -4,8 +4,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from harness.processes import RunningApi, start_api
 from services.settings import Settings
-from tests.integration.running_api import RunningApi, start_api
 
 
 @pytest.fixture(scope="module")

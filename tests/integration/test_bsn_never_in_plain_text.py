@@ -9,12 +9,12 @@ from pathlib import Path
 
 import httpx
 
+from harness.kafka import TopicTail
+from harness.processes import RunningApi
 from schemas.events import EventType
 from schemas.keys import event_id
 from schemas.topics import DEADLETTER, EVENTS
 from services.settings import Settings
-from tests.integration.kafka_helpers import TopicTail
-from tests.integration.running_api import RunningApi
 
 EXAMPLES = Path(__file__).parents[2] / "docs" / "examples"
 # Valid BSNs (they pass the 11-check), used only here.

@@ -1,9 +1,9 @@
 """A record no consumer can use goes to the dead-letter topic with its reason, unchanged."""
 
-from services.deadletter import Consumed, DeadLetters
-from services.ingest.publisher import KafkaPublisher
+from harness.kafka import create_topic, read_all
+from services.kafka.deadletter import Consumed, DeadLetters
+from services.kafka.publisher import KafkaPublisher
 from services.settings import Settings
-from tests.integration.kafka_helpers import create_topic, read_all
 
 
 async def test_malformed_record_is_dead_lettered_with_reason(

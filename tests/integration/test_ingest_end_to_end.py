@@ -9,13 +9,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness.kafka import TopicTail
+from harness.processes import RunningApi, start_api
 from schemas.envelope import decode
 from schemas.events import EventType
 from schemas.keys import event_id
 from schemas.topics import EVENTS
 from services.settings import Settings
-from tests.integration.kafka_helpers import TopicTail
-from tests.integration.running_api import RunningApi, start_api
 
 EXAMPLES = Path(__file__).parents[2] / "docs" / "examples"
 EXPECTED = json.loads((EXAMPLES / "expected.json").read_text())
@@ -103,7 +103,7 @@ async def test_readyz_reports_kafka_and_postgres(client: httpx.AsyncClient) -> N
 
 
 async def test_kafka_unreachable_means_503_and_nothing_acknowledged() -> None:
-    from tests.integration.running_api import free_port
+    from harness.processes import free_port
 
     down = start_api({"CONTACTMOMENT_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}"})
     try:

@@ -12,8 +12,8 @@ from schemas.events import ContactRecorded, EventType
 from schemas.identifiers import IdentifierKind
 from schemas.keys import Pseudonymiser, customer_key
 from schemas.topics import TOPICS, TopicSpec
+from services.kafka.topics import create_topics
 from services.settings import Settings
-from services.topics import create_topics
 
 
 async def test_broker_is_a_single_kraft_node_on_loopback(settings: Settings) -> None:

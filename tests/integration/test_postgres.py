@@ -5,7 +5,7 @@ import uuid
 import asyncpg
 import psycopg
 
-from services.db.migrate import migrate
+from services.readmodel.migrate import migrate
 from services.settings import Settings
 
 

@@ -13,11 +13,11 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.api import read_model
-from services.db.migrate import migrate
 from services.privacy import crypto, erasure, retention
 from services.privacy.keystore import KeyStore
 from services.privacy.sealing import ERASED, period_of
+from services.readmodel import queries as read_model
+from services.readmodel.migrate import migrate
 from services.settings import Settings
 
 MASTER = crypto.master_key("integration-test-master-secret-0123")

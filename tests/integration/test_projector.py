@@ -10,14 +10,14 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from harness.kafka import create_topic, read_all
+from harness.processes import start_process
 from schemas.envelope import Envelope, encode
-from services.db.migrate import migrate
 from services.projector.replay import differences, replay
 from services.projector.run import Projector
+from services.readmodel.migrate import migrate
 from services.settings import Settings
-from tests.integration.kafka_helpers import create_topic, read_all
 from tests.integration.projector_fixtures import realistic_events, topic_for
-from tests.integration.running_api import start_process
 from tests.integration.tcp_proxy import TcpProxy
 
 
@@ -152,7 +152,7 @@ async def test_kill_9_mid_stream_loses_and_doubles_nothing(
         "--deadletter-topic",
         lane.deadletter,
     ]
-    from tests.integration.running_api import free_port
+    from harness.processes import free_port
 
     env = {"CONTACTMOMENT_PROJECTOR_METRICS_PORT": str(free_port())}
     first = start_process("projector", args, env)

@@ -7,8 +7,8 @@ import asyncpg
 
 from schemas.envelope import new_event
 from schemas.events import EventType, RequestAnswered, RequestOpened
-from services.db.migrate import migrate
-from services.projector.store import apply_batch, connect_pool
+from services.readmodel.migrate import migrate
+from services.readmodel.writes import apply_batch, connect_pool
 from services.settings import Settings
 
 KEY = "k-" + "b" * 32

@@ -13,12 +13,12 @@ import pytest
 
 from schemas.envelope import Envelope
 from schemas.keys import Pseudonymiser
-from services.db.migrate import migrate
 from services.ingest.phone import PhoneCall, map_phone_call
 from services.privacy.crypto import master_key
 from services.privacy.keystore import KeyStore
 from services.privacy.sealing import ERASED, period_of, seal_event
-from services.projector.store import apply_batch, connect_pool
+from services.readmodel.migrate import migrate
+from services.readmodel.writes import apply_batch, connect_pool
 from services.settings import Settings
 
 MASTER = master_key("projector-privacy-test-master-key")

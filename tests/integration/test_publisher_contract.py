@@ -5,11 +5,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from harness.kafka import create_topic, read_all
 from schemas.envelope import decode, new_event
 from schemas.events import EventType, RequestAnswered
-from services.ingest.publisher import KafkaPublisher, MemoryPublisher, Publisher
+from services.kafka.publisher import KafkaPublisher, MemoryPublisher, Publisher
 from services.settings import Settings
-from tests.integration.kafka_helpers import create_topic, read_all
 
 ReadBack = Callable[[int], Awaitable[list[tuple[bytes, bytes]]]]
 

@@ -8,17 +8,17 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 
-from schemas.envelope import Envelope, decode, encode
-from schemas.events import EventType
-from services.settings import Settings
-from tests.integration.kafka_helpers import create_topic, read_all
-from tests.integration.projector_fixtures import realistic_events
-from tests.integration.running_api import (
+from harness.kafka import create_topic, read_all
+from harness.processes import (
     RunningProcess,
     free_port,
     start_process,
     wait_worker_ready,
 )
+from schemas.envelope import Envelope, decode, encode
+from schemas.events import EventType
+from services.settings import Settings
+from tests.integration.projector_fixtures import realistic_events
 
 PARTITIONS = 3
 

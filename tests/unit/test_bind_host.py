@@ -12,7 +12,7 @@ import pytest
 import services.api.app as api_app
 from services import cli
 from services.api.app import create_app
-from services.ingest.publisher import MemoryPublisher
+from services.kafka.publisher import MemoryPublisher
 from services.privacy.sealer import memory_sealer
 from services.runtime import serve_metrics
 from services.settings import Settings

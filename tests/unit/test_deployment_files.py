@@ -29,7 +29,7 @@ from starlette.routing import Match
 
 from services.api.app import create_app
 from services.cli import build_parser
-from services.ingest.publisher import MemoryPublisher
+from services.kafka.publisher import MemoryPublisher
 from services.privacy.sealer import memory_sealer
 from services.probes import probe_app
 from services.settings import Settings

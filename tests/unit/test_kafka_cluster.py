@@ -7,8 +7,8 @@ import pytest
 
 from services.dev.errors import StackError
 from services.dev.kafka import LocalKafka, node_ports
+from services.kafka.topics import replication_for
 from services.settings import Settings
-from services.topics import replication_for
 
 
 def test_three_nodes_take_every_second_port_from_the_first(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from services.api.app import create_app
-from services.ingest.publisher import MemoryPublisher
+from services.kafka.publisher import MemoryPublisher
 from services.privacy.sealer import Sealer, memory_sealer
 from services.settings import Settings
 

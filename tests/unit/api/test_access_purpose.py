@@ -20,7 +20,7 @@ from schemas.events import ContactRecorded
 from schemas.identifiers import IdentifierKind, mask, normalise
 from schemas.sealed import SEALED
 from services.api.access import load_activities
-from services.ingest.publisher import MemoryPublisher
+from services.kafka.publisher import MemoryPublisher
 from services.privacy import sealing
 from services.privacy.sealer import memory_sealer
 from services.settings import Settings

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from schemas.envelope import decode
-from services.ingest.publisher import MemoryPublisher
+from services.kafka.publisher import MemoryPublisher
 from tests.unit.api.conftest import AUTH
 
 EXAMPLES = Path(__file__).parents[3] / "docs" / "examples"

@@ -2,8 +2,8 @@
 
 from datetime import UTC, datetime, timedelta
 
-from services.projector.due import lifecycle
-from streams.clock.deadlines import Step
+from domain.clock.schedule import Step
+from services.readmodel.lifecycle import lifecycle
 
 T0 = datetime(2026, 11, 30, 9, tzinfo=UTC)
 

@@ -15,7 +15,7 @@ from schemas.events import (
 from schemas.identifiers import IdentifierKind
 from schemas.keys import Pseudonymiser, customer_key
 from services.privacy.sealing import ERASED
-from services.projector.projection import plan_batch
+from services.readmodel.projection import plan_batch
 
 P = Pseudonymiser("projection-test-key-0123")
 BSN = P.identifier(IdentifierKind.BSN, "111222333")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from schemas.envelope import Envelope, InvalidEvent, decode
 from schemas.topics import DEADLETTER
-from services.ingest.publisher import Publisher, Record
+from services.kafka.publisher import Publisher, Record
 from services.metrics import DEADLETTERS
 
 MAX_REASON = 2000

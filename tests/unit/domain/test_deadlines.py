@@ -6,9 +6,9 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.clock.calendar import AMSTERDAM
-from streams.clock.deadlines import Step, schedule
-from streams.clock.norms import load
+from domain.clock.calendar import AMSTERDAM
+from domain.clock.norms import load
+from domain.clock.schedule import Step, schedule
 
 CATALOGUE = load(Path(__file__).parents[3] / "deploy" / "config" / "service-norms.toml")
 CAL = CATALOGUE.calendar

@@ -13,7 +13,7 @@ from datetime import date, time
 from pathlib import Path
 from typing import Any
 
-from streams.clock.calendar import IsoDuration, WorkCalendar
+from domain.clock.calendar import IsoDuration, WorkCalendar
 
 REQUEST_TYPES = ("question", "callback", "complaint", "application", "report")
 _WORK = re.compile(r"^(\d+(?:\.\d+)?)\s+(workday|workhour)s?$")

@@ -23,21 +23,21 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from services.db.migrate import migrate
-from services.dev.kafka import LocalKafka
-from services.dev.postgres import LocalPostgres
-from services.dev.processes import port_free, port_open
-from services.settings import PROJECT_ROOT, Settings
-from services.topics import create_topics
-from streams.app import internal_topics
-from tests.integration.kafka_helpers import read_all
-from tests.integration.running_api import (
+from harness.kafka import read_all
+from harness.processes import (
     RunningProcess,
     free_port,
     start_process,
     wait_ready,
     wait_worker_ready,
 )
+from services.dev.kafka import LocalKafka
+from services.dev.postgres import LocalPostgres
+from services.dev.processes import port_free, port_open
+from services.kafka.topics import create_topics
+from services.readmodel.migrate import migrate
+from services.settings import PROJECT_ROOT, Settings
+from streams.app import internal_topics
 
 FAST_NORMS = PROJECT_ROOT / "tests" / "e2e" / "fast-norms.toml"
 BREACHED = "nl.contactmoment.deadline.breached.v1"
@@ -450,7 +450,7 @@ def ack_gaps(acks: Path, since: float, until: float) -> float:
     """The longest time without an acknowledged call between `since` and `until`: how long
     ingest stalled while the fault was being handled."""
     times = sorted(
-        t
+        float(t)
         for line in acks.read_text().splitlines()
         if since <= (t := json.loads(line)["at"]) <= until
     )

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.clock.calendar import AMSTERDAM, IsoDuration, WorkCalendar
+from domain.clock.calendar import AMSTERDAM, IsoDuration, WorkCalendar
 
 CAL = WorkCalendar()
 DAY = CAL.day_seconds  # 8.5 hours

@@ -14,9 +14,9 @@ from datetime import datetime
 
 import asyncpg
 
+from domain.clock.norms import Catalogue
+from domain.clock.schedule import CLOSING, STEP_OF, Step, schedule
 from schemas.events import EventType
-from streams.clock.deadlines import CLOSING, STEP_OF, Step, schedule
-from streams.clock.norms import Catalogue
 
 
 def due_at(

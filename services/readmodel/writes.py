@@ -11,14 +11,15 @@ from uuid import UUID
 
 import asyncpg
 
+from domain.clock.norms import Catalogue
+from domain.clock.norms import load as load_norms
 from schemas.envelope import Envelope
 from services.privacy.crypto import master_key
 from services.privacy.erasure import ERASURE_LOCK
-from services.projector import due, unseal
-from services.projector.projection import Plan, Row, plan_batch
+from services.projector import unseal
+from services.readmodel import lifecycle as due
+from services.readmodel.projection import Plan, Row, plan_batch
 from services.settings import load_settings
-from streams.clock.norms import Catalogue
-from streams.clock.norms import load as load_norms
 
 # Bulk inserts: arrays in, unnest out; ON CONFLICT makes a repeat harmless.
 TIMELINE = (

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from domain.clock.calendar import IsoDuration, WorkCalendar
+from domain.clock.norms import Norm, Term
 from schemas.events import EventType
-from streams.clock.calendar import IsoDuration, WorkCalendar
-from streams.clock.norms import Norm, Term
 
 OPEN, SUSPENDED, CLOSED = "open", "suspended", "closed"
 STEP_OF: dict[EventType, str] = {

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from domain.clock.schedule import STEP_OF
 from schemas.envelope import Envelope
 from schemas.events import (
     AccessLogged,
@@ -29,7 +30,6 @@ from schemas.events import (
 )
 from schemas.keys import Identifier
 from services.privacy.sealing import ERASED
-from streams.clock.deadlines import STEP_OF
 
 Row = tuple[Any, ...]
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import asyncpg
 
-from streams.clock.deadlines import add_term
-from streams.clock.norms import Catalogue
+from domain.clock.norms import Catalogue
+from domain.clock.schedule import add_term
 
 
 def share(numerator: int, denominator: int) -> dict[str, Any]:

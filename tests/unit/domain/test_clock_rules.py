@@ -3,11 +3,12 @@
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from domain.clock import requests
+from domain.clock.calendar import AMSTERDAM
+from domain.clock.norms import load
+from domain.customer import rules as customer_rules
 from schemas.envelope import new_event
 from schemas.events import EventType, RequestAnswered, RequestOpened, RequestResolved
-from streams.clock import customer_rules, requests
-from streams.clock.calendar import AMSTERDAM
-from streams.clock.norms import load
 
 CATALOGUE = load(Path(__file__).parents[3] / "deploy" / "config" / "service-norms.toml")
 CTX = requests.Context(CATALOGUE, preferred_channel="email")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.clock.norms import NormsError, load, parse
+from domain.clock.norms import NormsError, load, parse
 
 SHIPPED = Path(__file__).parents[3] / "deploy" / "config" / "service-norms.toml"
 

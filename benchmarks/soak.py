@@ -1,7 +1,7 @@
 """`make soak`: the simulator at a steady rate for a long time, the four faults injected on a
 schedule, one audit at the end, a JSON report. Not part of CI (it runs for minutes to hours).
 
-    python -m tests.faults.soak [--minutes 30] [--rate 8] [--every 120]
+    python -m benchmarks.soak [--minutes 30] [--rate 8] [--every 120]
 
 Exit status 0 when the audit is clean: every acknowledged id in the read model exactly once,
 every request due during the run breached exactly once or answered in time.
@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 
 from benchmarks.common import write_result
-from tests.faults.harness import FaultStack, ack_gaps
+from harness.faults import FaultStack, ack_gaps
 
 
 def schedule(stack: FaultStack) -> list[tuple[str, Callable[[], dict[str, object]]]]:

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from streams.clock.index import DeadlineIndex
+from domain.clock.index import DeadlineIndex
 
 T0 = 1_800_000_000  # an epoch second
 

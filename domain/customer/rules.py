@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from domain.clock.requests import notification
+from domain.messages import DOCUMENTS, text
 from schemas.envelope import Envelope
 from schemas.events import Audience, NotificationKind
-from streams.clock.messages import DOCUMENTS, text
-from streams.clock.requests import notification
 
 REPEAT_WINDOW = timedelta(days=14)
 REPEAT_COUNT = 3
@@ -55,7 +55,7 @@ def note_resolved(state: dict[str, Any], subject: str, at: datetime) -> dict[str
 
 
 def document_notice_at(valid_until: date) -> datetime:
-    from streams.clock.calendar import AMSTERDAM
+    from domain.clock.calendar import AMSTERDAM
 
     return datetime.combine(valid_until - DOCUMENT_NOTICE, datetime.min.time(), AMSTERDAM)
 

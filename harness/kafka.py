@@ -6,7 +6,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from schemas.envelope import decode
-from services.topics import partition_counts
+from services.kafka.topics import partition_counts
 
 
 async def create_topic(bootstrap: str, name: str, partitions: int = 3) -> str:
@@ -87,9 +87,12 @@ class TopicTail:
     async def __aexit__(self, *exc: object) -> None:
         await self.consumer.stop()
 
-    async def until(self, ids: set[str], timeout: float = 20.0) -> list:  # type: ignore[type-arg]
+    async def until(
+        self, ids: set[str], timeout: float = 20.0
+    ) -> list[ConsumerRecord[bytes, bytes]]:
         """Records until every id in `ids` was seen (plus any that arrive with them)."""
-        found, seen = [], set()
+        found: list[ConsumerRecord[bytes, bytes]] = []
+        seen: set[str] = set()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not ids <= seen and loop.time() < deadline:

@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from domain.clock.calendar import AMSTERDAM
+from domain.clock.norms import Catalogue, Norm
+from domain.clock.schedule import STEP_OF, Schedule, Step, add_term, schedule
+from domain.messages import text
 from schemas.envelope import Envelope, new_event
 from schemas.events import (
     Audience,
@@ -21,10 +25,6 @@ from schemas.events import (
     NotificationKind,
     RequestType,
 )
-from streams.clock.calendar import AMSTERDAM
-from streams.clock.deadlines import STEP_OF, Schedule, Step, add_term, schedule
-from streams.clock.messages import text
-from streams.clock.norms import Catalogue, Norm
 
 SOURCE = "urn:contactmoment:clock"
 State = dict[str, Any]

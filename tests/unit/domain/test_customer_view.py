@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from domain.customer import view as customer_view
 from schemas.envelope import Envelope, new_event
 from schemas.events import (
     ContactRecorded,
@@ -15,7 +16,6 @@ from schemas.events import (
 )
 from schemas.identifiers import IdentifierKind
 from schemas.keys import Pseudonymiser, customer_key
-from streams import customer_view
 
 P = Pseudonymiser("stream-test-key-0123456")
 BSN = P.identifier(IdentifierKind.BSN, "111222333")

@@ -18,9 +18,9 @@ from uuid import UUID
 
 import asyncpg
 
+from domain.customer.view import most_used
 from schemas.identifiers import STRONG_KINDS
 from schemas.keys import key_of
-from streams.customer_view import most_used
 
 OPEN_STATUSES = ["open", "suspended"]
 CLOSED_STATUSES = ["answered", "resolved", "withdrawn"]

@@ -1,1 +1,0 @@
-"""The PostgreSQL read model: versioned migrations and connection helpers."""
