@@ -29,16 +29,24 @@ class Consumed:
     headers: Sequence[tuple[str, bytes]] = ()
 
 
-def dead_letter_record(
-    consumed: Consumed, reason: str, source: str, topic: str = DEADLETTER
-) -> Record:
-    headers = [
+def dead_letter_headers(
+    consumed: Consumed, reason: str, source: str
+) -> tuple[tuple[str, bytes], ...]:
+    """The record's own headers (earlier error.* replaced) plus why, who and where from:
+    the one place dead-letter headers are built, for the worker and every other consumer."""
+    return (
         *[(k, v) for k, v in consumed.headers if not k.startswith("error.")],
         ("error.reason", reason[:MAX_REASON].encode()),
         ("error.source", source.encode()),
         ("error.origin", f"{consumed.topic}[{consumed.partition}]@{consumed.offset}".encode()),
-    ]
-    return Record(topic, consumed.key or b"", consumed.value or b"", tuple(headers))
+    )
+
+
+def dead_letter_record(
+    consumed: Consumed, reason: str, source: str, topic: str = DEADLETTER
+) -> Record:
+    headers = dead_letter_headers(consumed, reason, source)
+    return Record(topic, consumed.key or b"", consumed.value or b"", headers)
 
 
 class DeadLetters:
