@@ -29,10 +29,11 @@ test-tools: ## system tools the tests drive (Debian's chromium for the staff-pag
 unit: install ## only the pure unit tests (no stack needed)
 	@$(PY) -m pytest tests/unit
 
-lint: install ## ruff (lint + format check) and mypy (strict on schemas/)
+lint: install ## ruff (lint + format check), mypy (strict on schemas/ and domain/), layer rules
 	@.venv/bin/ruff check .
 	@.venv/bin/ruff format --check .
 	@.venv/bin/mypy schemas domain streams services harness benchmarks
+	@.venv/bin/lint-imports --no-cache
 
 schemas: install ## regenerate schemas/json and schemas/asyncapi.json from the models
 	@$(CM) schemas export
@@ -55,5 +56,6 @@ SOAK_MINUTES ?= 30
 soak: up ## simulator + broker/worker/database/stack faults on a schedule, then an audit (not in CI)
 	@$(PY) -m benchmarks.soak --minutes $(SOAK_MINUTES)
 
-clean: down ## stop the stack and delete .local/ (all local data)
+clean: down ## stop the stack, delete .local/ and any PostgreSQL cluster kept outside it
+	@$(CM) dev clean
 	rm -rf .local

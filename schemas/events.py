@@ -1,4 +1,4 @@
-"""The `data` of every event type in contract.md §3, as pydantic v2 models."""
+"""The `data` of every event type of the CloudEvents envelope, as pydantic v2 models."""
 
 from __future__ import annotations
 
@@ -287,7 +287,8 @@ DATA_MODELS: dict[EventType, type[EventData]] = {
     EventType.CUSTOMER_ERASED: CustomerErased,
 }
 
-# Which topic each type travels on (contract.md §2).
+# Which topic each type travels on: inputs on contact.events.v1, deadline signals on
+# contact.signals.v1, notifications on contact.notifications.v1.
 INPUT_TYPES = frozenset(list(EventType)[:14]) | {EventType.CUSTOMER_ERASED}
 SIGNAL_TYPES = frozenset(
     {

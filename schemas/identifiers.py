@@ -1,4 +1,9 @@
-"""Customer identifiers: normalisation, validation and masked display (domain.md)."""
+"""Customer identifiers: normalisation, validation and masked display.
+
+BSN: nine digits passing the 11-check (python-stdnum), never logged or keyed in plain text;
+KvK number: eight digits; phone numbers: E.164 (phonenumbers, region NL); e-mail: valid
+syntax, compared lower-cased.
+"""
 
 from __future__ import annotations
 

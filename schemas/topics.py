@@ -1,4 +1,9 @@
-"""The Kafka topics of contract.md §2 and their retention policy."""
+"""The Kafka topics every process and channel system uses, and their retention policy.
+
+`contactmoment topics create` makes them all (idempotently) with CONTACTMOMENT_TOPIC_PARTITIONS
+partitions; records are keyed by customer key, so everything about a customer is in order on
+one partition (a dead letter keeps the key of the record it holds).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Prometheus metrics of contract.md §6, defined once and shared by every process.
+"""The Prometheus metrics every process serves, defined once and shared by every process.
+
+The names are an interface: dashboards, alert rules (deploy/prometheus) and operations
+read them, so a name stays once published; labels may grow.
 
 Each process serves its own registry on /metrics; counters are per process, so several
 workers never double-count (Prometheus sums them).

@@ -1,4 +1,4 @@
-"""Configuration from CONTACTMOMENT_* environment variables (contract.md §1), validated once."""
+"""Configuration from CONTACTMOMENT_* environment variables, validated once (docs/deployment.md)."""
 
 from __future__ import annotations
 

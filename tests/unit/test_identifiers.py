@@ -1,4 +1,4 @@
-"""Identifier normalisation, validation messages and masking (domain.md, Identifiers)."""
+"""Identifier normalisation, validation messages and masking."""
 
 import pytest
 from hypothesis import given

@@ -1,4 +1,6 @@
-"""The norms file: defaults from domain.md, overrides, and errors naming file/table/key."""
+"""The norms file: the defaults shipped (callback 2 workdays; question and report 5 workdays;
+complaint 6 weeks with a receipt term; application 8 weeks), overrides inheriting the rest of
+their type, and errors naming file/table/key."""
 
 from pathlib import Path
 
