@@ -115,7 +115,8 @@ def cmd_privacy_erase(settings: Settings, args: argparse.Namespace) -> int:
     import asyncpg
 
     from schemas.keys import is_customer_key
-    from services.kafka.publisher import KafkaPublisher, PublishError
+    from services.kafka.errors import KafkaAdapterError
+    from services.kafka.publisher import KafkaPublisher
     from services.privacy.erasure import erase, erased_events
     from services.readmodel.queries import cluster
 
@@ -143,10 +144,11 @@ def cmd_privacy_erase(settings: Settings, args: argparse.Namespace) -> int:
         try:
             await publisher.start()
             await publisher.publish(erased_events(report.keys, report.erased_at))
-        except PublishError as exc:
+        except KafkaAdapterError as exc:
+            then = "run the same command again" if exc.retriable else "retrying will not help"
             print(
                 f"contactmoment: the read model and keys are erased, but Kafka did not take "
-                f"the customer.erased events ({exc}); run the same command again",
+                f"the customer.erased events ({exc}); {then}",
                 file=sys.stderr,
             )
             return EXIT_FAIL

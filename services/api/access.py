@@ -1,8 +1,9 @@
 """The access log's write side: every staff read of personal data is published to
 contact.access.v1 before the answer leaves, with the purpose the caller gave.
 
-A read whose record Kafka does not acknowledge is not answered (503): no read without a
-record. Fields follow the Logboek Dataverwerkingen where it fits (docs/privacy.md).
+A read whose record Kafka does not acknowledge is not answered (503, from the error's own
+flags in services/api/problems.py): no read without a record. Fields follow the Logboek
+Dataverwerkingen where it fits (docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from schemas.envelope import new_event
 from schemas.events import AccessLogged, EventType
 from schemas.topics import ACCESS
 from services.api.auth import Staff
-from services.api.problems import Problem, kafka_unavailable
-from services.kafka.publisher import PublishError, to_record
+from services.api.problems import Problem
+from services.api.state import services
+from services.kafka.publisher import to_record
 from services.metrics import ACCESS_RECORDS
 
 PURPOSE_MAX = 500  # characters
@@ -45,18 +47,19 @@ def load_activities(path: Path) -> dict[str, tuple[str, str]]:
 def purpose(request: Request) -> Purpose:
     """FastAPI dependency: the X-Purpose of a read; 400 without one."""
     raw = request.headers.get("x-purpose", "").strip()
+    activities = services(request).activities
     if not raw:
         raise Problem(
             400,
             "Purpose required",
             "every read of personal data needs an `X-Purpose` header: a registered "
             "processing activity id ("
-            + ", ".join(sorted(request.app.state.activities))
+            + ", ".join(sorted(activities))
             + ") or a short free-text reason",
         )
     if len(raw) > PURPOSE_MAX:
         raise Problem(400, "Purpose too long", f"X-Purpose: at most {PURPOSE_MAX} characters")
-    return resolve(request.app.state.activities, raw)
+    return resolve(activities, raw)
 
 
 def resolve(activities: dict[str, tuple[str, str]], raw: str) -> Purpose:
@@ -69,7 +72,8 @@ async def record(
     request: Request, staff: Staff, why: Purpose, name: str, reads: dict[str, str]
 ) -> None:
     """Publish one access record per customer read (`reads`: customer key → the role that
-    granted it), in one call; 503 when Kafka does not take them."""
+    granted it), in one call. Raises the publisher's KafkaAdapterError when Kafka does not
+    take them (answered 503 while it is retriable), so the read is not answered."""
     if not reads:
         return
     match = TRACEPARENT.match(request.headers.get("traceparent", ""))
@@ -100,11 +104,6 @@ async def record(
                 ),
             )
         )
-    try:
-        await request.app.state.ingest.publisher.send_records(
-            [to_record(e, ACCESS) for e in events]
-        )
-    except PublishError as exc:
-        raise kafka_unavailable(exc, exc.retry_after) from None
+    await services(request).publisher.send_records([to_record(e, ACCESS) for e in events])
     for role in reads.values():
         ACCESS_RECORDS.labels(role).inc()

@@ -31,6 +31,7 @@ from services.api import (
 from services.api.access import load_activities
 from services.api.auth import Authenticator
 from services.api.database import Database
+from services.api.state import Services, attach
 from services.ingest.service import Ingest
 from services.ingest.smtp import start_smtp
 from services.kafka.publisher import KafkaPublisher, Publisher
@@ -60,13 +61,20 @@ def create_app(
     sealer = sealer or postgres_sealer(
         master_key(settings.secret("master-key")), database.pool, keys
     )
-    ingest = Ingest(
-        publisher,
-        Pseudonymiser(pseudonym_key or settings.secret("pseudonym-key")),
-        settings.own_domains,
-        sealer,
-    )
+    pseudonymiser = Pseudonymiser(pseudonym_key or settings.secret("pseudonym-key"))
+    ingest = Ingest(publisher, pseudonymiser, settings.own_domains, sealer)
     static = api_token or (settings.secret("api-token") if settings.allow_static_token else None)
+    services = Services(
+        settings=settings,
+        publisher=publisher,
+        pseudonymiser=pseudonymiser,
+        sealer=sealer,
+        ingest=ingest,
+        database=database,
+        catalogue=load_norms(settings.service_norms),
+        auth=Authenticator(settings, static),
+        activities=load_activities(settings.processing_activities),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -88,7 +96,7 @@ def create_app(
             stop.set()
             await listener
             await publisher.stop()
-            await app.state.database.close()
+            await database.close()
 
     app = FastAPI(
         title="contactmoment",
@@ -96,12 +104,7 @@ def create_app(
         summary="Contact moments of a municipality: ingest, customer view, requests.",
         lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.auth = Authenticator(settings, static)
-    app.state.activities = load_activities(settings.processing_activities)
-    app.state.ingest = ingest
-    app.state.database = database
-    app.state.catalogue = load_norms(settings.service_norms)
+    attach(app, services)
 
     problems.install(app)
     app.include_router(ingest_routes.router)

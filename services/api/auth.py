@@ -23,6 +23,7 @@ from stdnum.nl import bsn as stdnum_bsn
 
 from schemas.events import STAFF_ROLES
 from services.api.problems import Problem
+from services.api.state import services
 from services.settings import ConfigError, Settings
 
 ROLES = STAFF_ROLES
@@ -165,14 +166,14 @@ async def signed_in(request: Request, token: str) -> Staff | Resident | None:
     if not token:
         return None
     try:
-        return await request.app.state.auth.principal(token)  # type: ignore[no-any-return]
+        return await services(request).auth.principal(token)
     except Problem:
         return None
 
 
 async def current_staff(request: Request) -> Staff:
     """FastAPI dependency: the staff member or channel system behind the bearer token."""
-    who = await request.app.state.auth.principal(bearer(request))
+    who = await services(request).auth.principal(bearer(request))
     if not isinstance(who, Staff):
         raise Problem(403, "Forbidden", "a resident token opens only /v1/me")
     return who
@@ -180,7 +181,7 @@ async def current_staff(request: Request) -> Staff:
 
 async def current_resident(request: Request) -> Resident:
     """FastAPI dependency: the resident behind the portal's token (only for /v1/me)."""
-    who = await request.app.state.auth.principal(bearer(request))
+    who = await services(request).auth.principal(bearer(request))
     if not isinstance(who, Resident):
         raise Problem(403, "Forbidden", "/v1/me is for residents; use a resident token")
     return who

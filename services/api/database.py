@@ -11,15 +11,19 @@ import asyncpg
 from fastapi import Request
 
 from services.api.problems import Problem
+from services.api.state import services
 
 
 class Database:
+    """A lazily created asyncpg pool (up to 8 connections) to the read model."""
+
     def __init__(self, url: str) -> None:
         self.url = url
         self._pool: asyncpg.Pool | None = None
         self._lock = asyncio.Lock()
 
     async def pool(self) -> asyncpg.Pool:
+        """The pool, created on first use; raises what asyncpg raises while it cannot be."""
         async with self._lock:
             if self._pool is None:
                 self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=8, timeout=5)
@@ -35,7 +39,7 @@ class Database:
 @asynccontextmanager
 async def connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
     """A read-model connection, or 503 naming the cause when PostgreSQL cannot be reached."""
-    database: Database = request.app.state.database
+    database = services(request).database
     try:
         pool = await database.pool()
         conn = await pool.acquire(timeout=5)

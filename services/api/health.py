@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+
+from services.api.state import Svc
 
 router = APIRouter(tags=["operations"])
 
@@ -18,10 +20,10 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-async def readyz(request: Request) -> JSONResponse:
+async def readyz(svc: Svc) -> JSONResponse:
     """Ready when Kafka takes records and PostgreSQL answers; 503 names what is not."""
-    kafka_ok = await request.app.state.ingest.publisher.ready()
-    db_ok = await _database_ok(request.app.state.settings.database_url)
+    kafka_ok = await svc.publisher.ready()
+    db_ok = await _database_ok(svc.settings.database_url)
     checks = {
         "kafka": "ok" if kafka_ok else "unreachable",
         "postgres": "ok" if db_ok else "unreachable",

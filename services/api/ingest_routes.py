@@ -14,19 +14,14 @@ from schemas.identifiers import InvalidIdentifier
 from schemas.keys import Pseudonymiser
 from services.api.auth import requires
 from services.api.body import parse_json_object, read_limited, require_content_type
-from services.api.problems import (
-    Problem,
-    field_errors,
-    kafka_unavailable,
-    validation_problem,
-)
+from services.api.problems import Problem, field_errors, validation_problem
+from services.api.state import services
 from services.ingest.common import Mapped
 from services.ingest.counter import CounterVisit, map_counter_visit
 from services.ingest.email import InvalidEmail, map_email, parse_email
 from services.ingest.phone import PhoneCall, map_phone_call
 from services.ingest.service import Ingest
 from services.ingest.web import WebSubmission, map_web_submission
-from services.kafka.publisher import PublishError
 
 router = APIRouter(
     prefix="/v1/ingest", tags=["ingest"], dependencies=[Depends(requires("channel"))]
@@ -35,10 +30,13 @@ router = APIRouter(
 ACCEPTED_DOC = {
     202: {"description": "Kafka acknowledged every event of the call"},
     401: {"description": "missing or wrong bearer token"},
-    413: {"description": "body over the size limit"},
+    413: {"description": "body over the size limit, or an event over Kafka's record limit"},
     415: {"description": "wrong Content-Type"},
     422: {"description": "invalid input; `errors` names each field"},
-    503: {"description": "Kafka cannot take the events now; retry after Retry-After seconds"},
+    503: {
+        "description": "Kafka or the key store cannot take the events now; retry after "
+        "Retry-After seconds"
+    },
 }
 
 # Each JSON channel: its payload model and its pure mapping.
@@ -49,16 +47,9 @@ JSON_CHANNELS: dict[Channel, tuple[type[BaseModel], Callable[[Any, Pseudonymiser
 }
 
 
-def _ingest(request: Request) -> Ingest:
-    ingest: Ingest = request.app.state.ingest
-    return ingest
-
-
 async def _publish(ingest: Ingest, channel: Channel, mapped: Mapped) -> JSONResponse:
-    try:
-        body = await ingest.accept(channel, mapped)
-    except PublishError as exc:
-        raise kafka_unavailable(exc, exc.retry_after) from None
+    # A Kafka or key-store failure propagates: problems.install answers it from its flags.
+    body = await ingest.accept(channel, mapped)
     return JSONResponse(body, status_code=202)
 
 
@@ -66,10 +57,11 @@ def _json_endpoint(channel: Channel) -> Callable[..., Any]:
     model, mapping = JSON_CHANNELS[channel]
 
     async def endpoint(request: Request) -> JSONResponse:
-        ingest = _ingest(request)
+        svc = services(request)
+        ingest = svc.ingest
         try:
             require_content_type(request, "application/json")
-            raw = await read_limited(request, request.app.state.settings.max_json_bytes)
+            raw = await read_limited(request, svc.settings.max_json_bytes)
             payload = model.model_validate(parse_json_object(raw))
             mapped = mapping(payload, ingest.pseudonyms)
         except ValidationError as exc:
@@ -121,10 +113,11 @@ for _channel, (_model, _mapping) in JSON_CHANNELS.items():
 )
 async def ingest_email(request: Request) -> JSONResponse:
     """Ingest one raw e-mail (also accepted over SMTP)."""
-    ingest = _ingest(request)
+    svc = services(request)
+    ingest = svc.ingest
     try:
         require_content_type(request, "message/rfc822")
-        raw = await read_limited(request, request.app.state.settings.max_email_bytes)
+        raw = await read_limited(request, svc.settings.max_email_bytes)
         mapped = map_email(parse_email(raw), ingest.pseudonyms, ingest.own_domains, ingest.clock())
     except InvalidEmail as exc:
         ingest.rejected(Channel.EMAIL)

@@ -10,6 +10,9 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.kafka.errors import KafkaAdapterError, RecordTooLarge
+from services.privacy.sealer import SealingUnavailable
+
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -31,14 +34,39 @@ class Problem(Exception):
         self.extra = extra
 
 
-def kafka_unavailable(exc: Exception, retry_after: int) -> Problem:
-    """503: nothing was stored; the same call may be retried (ids are deterministic)."""
+SAFE_RETRY = "retry the same call later (retries are safe: ids are deterministic)"
+
+
+def kafka_problem(exc: KafkaAdapterError) -> Problem:
+    """What a client is told when Kafka did not take its records: its flags decide."""
+    if exc.retriable:
+        return Problem(
+            503,
+            "Kafka unavailable",
+            f"nothing was stored; {SAFE_RETRY}. Cause: {exc}",
+            headers={"Retry-After": str(exc.retry_after or 5)},
+        )
+    if isinstance(exc, RecordTooLarge):
+        problem = Problem(
+            413,
+            "Record too large",
+            f"nothing was stored: {exc}. Retrying will not help; shorten the input (its free "
+            "text especially) or split it into several calls",
+        )
+        if exc.limit is not None:
+            problem.extra["limit_bytes"] = exc.limit
+        return problem
+    return Problem(500, "Kafka refused the records", f"nothing was stored: {exc}")
+
+
+def key_store_problem(exc: SealingUnavailable) -> Problem:
+    """503: personal text is sealed before it is stored; without the key store, nothing is."""
     return Problem(
         503,
-        "Kafka unavailable",
-        "nothing was stored; retry the same call later (retries are safe: ids are "
-        f"deterministic). Cause: {exc}",
-        headers={"Retry-After": str(retry_after)},
+        "Key store unavailable",
+        "the key store that seals personal text before it goes to Kafka cannot be reached, "
+        f"so nothing was stored; {SAFE_RETRY}. Cause: {exc}",
+        headers={"Retry-After": str(exc.retry_after)},
     )
 
 
@@ -81,11 +109,20 @@ def validation_problem(errors: list[dict[str, str]]) -> Problem:
 
 
 def install(app: FastAPI) -> None:
-    """Every error path answers application/problem+json."""
+    """Every error path answers application/problem+json; a Kafka or key-store failure
+    anywhere in a handler is answered from the error's own flags."""
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(exc, request.url.path)
+
+    @app.exception_handler(KafkaAdapterError)
+    async def _kafka(request: Request, exc: KafkaAdapterError) -> JSONResponse:
+        return problem_response(kafka_problem(exc), request.url.path)
+
+    @app.exception_handler(SealingUnavailable)
+    async def _key_store(request: Request, exc: SealingUnavailable) -> JSONResponse:
+        return problem_response(key_store_problem(exc), request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

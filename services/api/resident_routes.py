@@ -19,6 +19,7 @@ from schemas.keys import key_of
 from services.api.auth import Resident, current_resident
 from services.api.database import connection
 from services.api.staff_routes import timeline_page
+from services.api.state import services
 from services.readmodel import queries as read_model
 
 router = APIRouter(prefix="/v1/me", tags=["resident"])
@@ -54,7 +55,7 @@ REQUEST_FIELDS = (
 
 async def my_cluster(request: Request, me: Resident) -> read_model.Cluster:
     """The resident's keys: their BSN key and what links to it (none yet: an empty view)."""
-    pseudonyms = request.app.state.ingest.pseudonyms
+    pseudonyms = services(request).pseudonymiser
     key = key_of(pseudonyms.identifier(IdentifierKind.BSN, me.bsn).hash)
     async with connection(request) as conn:
         group = await read_model.cluster(conn, key)

@@ -30,6 +30,7 @@ from services.api.resident_routes import (
     my_cluster,
     my_requests,
 )
+from services.api.state import services
 from services.api.ui import render
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ async def login(request: Request) -> Response:
     if not token:
         return _login_page(401, REFUSED)
     try:
-        who = await request.app.state.auth.principal(token)
+        who = await services(request).auth.principal(token)
     except Problem as problem:
         if problem.status == 503:  # the issuer's keys cannot be fetched: not the token's fault
             return _login_page(503, UNAVAILABLE)
@@ -94,7 +95,7 @@ async def login(request: Request) -> Response:
     if not isinstance(who, Resident):  # a staff token opens the staff page, not this one
         return _login_page(401, REFUSED)
     cross_site = request.headers.get("sec-fetch-site") == "cross-site"
-    if cross_site and _origin(request) not in request.app.state.settings.portals:
+    if cross_site and _origin(request) not in services(request).settings.portals:
         # Only the portal may sign a resident in from elsewhere: another site posting a
         # token of its own would sign the visitor in as someone else (login CSRF).
         log.warning("resident login posted from another site refused: %s", _origin(request))

@@ -23,13 +23,8 @@ from services.api import policy
 from services.api.access import Purpose, purpose, record
 from services.api.auth import Staff, requires
 from services.api.database import connection
-from services.api.problems import (
-    Problem,
-    field_errors,
-    kafka_unavailable,
-    validation_problem,
-)
-from services.kafka.publisher import PublishError
+from services.api.problems import Problem, field_errors, validation_problem
+from services.api.state import services
 from services.readmodel import kpis
 from services.readmodel import queries as read_model
 
@@ -67,7 +62,7 @@ async def search_customers(
         raise validation_problem(
             [{"field": "body", "problem": "give at least one of bsn, kvk, email, phone"}]
         )
-    pseudonyms = request.app.state.ingest.pseudonyms
+    pseudonyms = services(request).pseudonymiser
     try:
         hashes = [
             pseudonyms.identifier(IdentifierKind(kind), raw).hash for kind, raw in given.items()
@@ -265,10 +260,8 @@ async def post_request_event(
         time=datetime.now(UTC),
         data=data,
     )
-    try:
-        await request.app.state.ingest.publish([event])
-    except PublishError as exc:
-        raise kafka_unavailable(exc, exc.retry_after) from None
+    # A Kafka or key-store failure is answered by services/api/problems.py from its flags.
+    await services(request).ingest.publish([event])
     return JSONResponse(
         {"id": event.id, "customer_key": owner, "type": event_type.value}, status_code=202
     )
@@ -291,4 +284,4 @@ async def get_kpis(
     if start >= end:
         raise validation_problem([{"field": "from", "problem": "must be before `to`"}])
     async with connection(request) as conn:
-        return await kpis.compute(conn, request.app.state.catalogue, start, end)
+        return await kpis.compute(conn, services(request).catalogue, start, end)

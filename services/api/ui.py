@@ -23,6 +23,7 @@ from services.api.auth import Staff, signed_in
 from services.api.database import connection
 from services.api.problems import Problem
 from services.api.staff_routes import customer_access
+from services.api.state import services
 from services.readmodel import queries as read_model
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -154,7 +155,7 @@ async def customer_page(
     purpose = (purpose or "").strip()
     if not purpose or len(purpose) > PURPOSE_MAX:
         # Ask why first: no customer data is shown (or logged) before there is a purpose.
-        activities = request.app.state.activities
+        activities = services(request).activities
         return render("purpose.html", key=key, activities=activities)
     try:
         group, role = await customer_access(request, staff, key)
@@ -162,7 +163,7 @@ async def customer_page(
         if problem.status == 403:
             return render("forbidden.html", status=403, key=key)
         return render("not_found.html", status=404, key=key)
-    why = resolve(request.app.state.activities, purpose)
+    why = resolve(services(request).activities, purpose)
     async with connection(request) as conn:
         customer = await read_model.summary(conn, group)
         try:

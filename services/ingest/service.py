@@ -10,9 +10,9 @@ from schemas.envelope import Envelope
 from schemas.events import Channel
 from schemas.keys import Pseudonymiser
 from services.ingest.common import Mapped
-from services.kafka.publisher import Publisher, PublishError
+from services.kafka.publisher import Publisher
 from services.metrics import INGEST, INGEST_EVENTS
-from services.privacy.sealer import Sealer, SealingUnavailable
+from services.privacy.sealer import Sealer
 
 RECENT_IDS = 100_000
 
@@ -38,7 +38,9 @@ class Ingest:
         self._recent: OrderedDict[str, None] = OrderedDict()
 
     async def accept(self, channel: Channel, mapped: Mapped) -> dict[str, object]:
-        """202 body for the call; raises PublishError when Kafka did not take every event."""
+        """202 body for the call. Raises SealingUnavailable when the key store is out and
+        KafkaAdapterError when Kafka did not take every event: either way nothing was
+        stored, and the error's `retriable` says whether the same call may be retried."""
         ids = [e.id for e in mapped.events]
         if all(i in self._recent for i in ids):
             INGEST.labels(channel.value, "duplicate").inc()
@@ -59,12 +61,11 @@ class Ingest:
         return {"ids": ids, "customer_key": mapped.customer_key}
 
     async def publish(self, events: Sequence[Envelope]) -> None:
-        """Seal the personal text, then publish; either failing means nothing was stored."""
-        try:
-            sealed = await self.sealer.seal(events)
-        except SealingUnavailable as exc:
-            raise PublishError(str(exc)) from exc
+        """Seal the personal text, then publish; either failing means nothing was stored.
+        Each keeps its own error, so a key-store outage is not reported as Kafka's."""
+        sealed = await self.sealer.seal(events)
         await self.publisher.publish(sealed)
 
     def rejected(self, channel: Channel) -> None:
+        """Count a call refused for its input (it never reached Kafka)."""
         INGEST.labels(channel.value, "rejected").inc()

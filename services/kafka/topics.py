@@ -1,4 +1,4 @@
-"""`contactmoment topics create`: the topics of contract.md §2, idempotently."""
+"""`contactmoment topics create`: the topics schemas/topics.py declares, idempotently."""
 
 from __future__ import annotations
 
@@ -8,10 +8,14 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 from schemas.topics import TOPICS, TopicSpec
+from services.kafka.errors import KafkaAdapterError
 
 
-class TopicError(Exception):
+class TopicError(KafkaAdapterError):
     """The broker refused to create a topic; the message carries its reason."""
+
+    retriable = False  # a refusal (bad config, no rights) repeats until someone changes it
+    retry_after = None
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The data keys, in PostgreSQL (schema `privacy`), wrapped by the master key.
 
-Not cached on purpose: an erasure deletes keys, and a process that kept one would go on
-sealing new text with a key that no longer exists. One indexed lookup per sealed event.
+The store itself caches nothing: an erasure deletes keys, and a process that kept one would
+go on sealing new text with a key that no longer exists. The only cache in front of it is
+services/privacy/keycache.py, which forgets a customer's keys the moment an erasure says so.
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""Sealing at the edge: the API seals every event's personal text before Kafka sees it."""
+"""Sealing at the edge: the API seals every event's personal text before Kafka sees it.
+
+The port is a data-key source (`KeyFor`): PostgreSQL in production (`postgres_sealer`),
+a dict in tests (`MemoryKeys`). Both pass the same contract tests
+(tests/integration/test_sealer_contract.py).
+"""
 
 from __future__ import annotations
 
@@ -14,17 +19,29 @@ from services.privacy.keystore import KeyStore
 from services.privacy.sealing import period_of, plain_fields, seal_event
 
 KeyFor = Callable[[str, date], Awaitable[tuple[str, bytes]]]
+DataKeys = dict[tuple[str, date], tuple[str, bytes]]
 
 
 class SealingUnavailable(Exception):
-    """The key store cannot be reached: nothing may be published unsealed, so nothing is."""
+    """The key store cannot be reached: nothing may be published unsealed, so nothing is.
+
+    Always worth retrying: the text says what is missing, never where it runs."""
+
+    retriable = True
+    retry_after = 5
+
+    def __init__(self, message: str = "the key store is unreachable") -> None:
+        super().__init__(message)
 
 
 class Sealer:
+    """Seals the personal text of events with the customer's data key for the month."""
+
     def __init__(self, key_for: KeyFor) -> None:
         self.key_for = key_for
 
     async def seal(self, events: Sequence[Envelope]) -> list[Envelope]:
+        """The events with their plain personal text sealed; raises SealingUnavailable."""
         sealed = []
         for event in events:
             if plain_fields(event):
@@ -51,18 +68,29 @@ def postgres_sealer(
             cache.put(customer_key, period, key_id, key)
             return key_id, key
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise SealingUnavailable(f"key store unreachable ({exc.__class__.__name__})") from exc
+            raise SealingUnavailable(
+                f"the key store is unreachable ({exc.__class__.__name__})"
+            ) from exc
 
     return Sealer(key_for)
 
 
-def memory_sealer(keys: dict[tuple[str, date], tuple[str, bytes]] | None = None) -> Sealer:
-    """Real encryption with keys held in a dict: for tests without PostgreSQL."""
-    store = {} if keys is None else keys
+class MemoryKeys:
+    """Data keys in a dict, for tests without PostgreSQL; while `down` is set every lookup
+    raises SealingUnavailable, as the PostgreSQL key store does in an outage."""
 
-    async def key_for(customer_key: str, period: date) -> tuple[str, bytes]:
-        if (customer_key, period) not in store:
-            store[(customer_key, period)] = (crypto.new_key_id(), crypto.new_data_key())
-        return store[(customer_key, period)]
+    def __init__(self, keys: DataKeys | None = None) -> None:
+        self.keys: DataKeys = {} if keys is None else keys
+        self.down = False
 
-    return Sealer(key_for)
+    async def __call__(self, customer_key: str, period: date) -> tuple[str, bytes]:
+        if self.down:
+            raise SealingUnavailable("the key store is unreachable (memory key store set down)")
+        if (customer_key, period) not in self.keys:
+            self.keys[(customer_key, period)] = (crypto.new_key_id(), crypto.new_data_key())
+        return self.keys[(customer_key, period)]
+
+
+def memory_sealer(keys: DataKeys | MemoryKeys | None = None) -> Sealer:
+    """Real encryption with keys held in memory: for tests without PostgreSQL."""
+    return Sealer(keys if isinstance(keys, MemoryKeys) else MemoryKeys(keys))

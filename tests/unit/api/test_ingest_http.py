@@ -8,7 +8,8 @@ import pytest
 
 from schemas.envelope import decode
 from services.kafka.publisher import MemoryPublisher
-from tests.unit.api.conftest import AUTH
+from services.privacy.sealer import MemoryKeys, memory_sealer
+from tests.unit.api.conftest import AUTH, unit_client
 
 EXAMPLES = Path(__file__).parents[3] / "docs" / "examples"
 EXPECTED = json.loads((EXAMPLES / "expected.json").read_text())
@@ -54,15 +55,47 @@ async def test_a_retried_call_gets_the_same_ids_and_is_not_written_twice(
 async def test_kafka_unavailable_is_503_with_retry_after(
     client: httpx.AsyncClient, publisher: MemoryPublisher
 ) -> None:
-    publisher.fail = True
+    publisher.down = True
     response = await post_example(client, "web-digid.json")
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     assert int(response.headers["retry-after"]) > 0
     assert "nothing was stored" in response.json()["detail"]
-    publisher.fail = False
+    publisher.down = False
     retried = await post_example(client, "web-digid.json")
     assert retried.status_code == 202  # the retry is not mistaken for a duplicate
+
+    assert response.json()["title"] == "Kafka unavailable"
+
+
+async def test_key_store_outage_is_its_own_503_and_nothing_is_published() -> None:
+    publisher, keys = MemoryPublisher(), MemoryKeys()
+    keys.down = True
+    async with unit_client(publisher, memory_sealer(keys)) as client:
+        response = await post_example(client, "phone-callback.json")
+        assert response.status_code == 503
+        problem = response.json()
+        assert problem["title"] == "Key store unavailable"
+        assert "key store" in problem["detail"]
+        assert "Kafka unavailable" not in response.text
+        assert "nothing was stored" in problem["detail"]
+        assert int(response.headers["retry-after"]) > 0
+        assert publisher.records == []
+        keys.down = False
+        assert (await post_example(client, "phone-callback.json")).status_code == 202
+
+
+async def test_an_event_over_the_record_limit_is_413_naming_it_and_not_retried() -> None:
+    publisher = MemoryPublisher(max_record_bytes=600)
+    async with unit_client(publisher) as client:
+        response = await post_example(client, "phone-callback.json")
+    assert response.status_code == 413, response.text
+    problem = response.json()
+    assert problem["title"] == "Record too large"
+    assert problem["limit_bytes"] == 600
+    assert "600 bytes" in problem["detail"]
+    assert "retry-after" not in response.headers
+    assert publisher.records == []
 
 
 @pytest.mark.parametrize(
@@ -168,3 +201,15 @@ async def test_metrics_count_ingest_results(client: httpx.AsyncClient) -> None:
     text = (await client.get("/metrics/")).text
     assert 'contactmoment_ingest_total{channel="counter",result="accepted"}' in text
     assert 'contactmoment_ingest_total{channel="counter",result="rejected"}' in text
+
+
+async def test_handlers_reach_the_typed_services_only_through_create_app() -> None:
+    from fastapi import FastAPI
+    from starlette.requests import Request
+
+    from services.api.state import services
+
+    bare = FastAPI()
+    request = Request({"type": "http", "app": bare, "headers": []})
+    with pytest.raises(TypeError, match="create_app"):
+        services(request)
