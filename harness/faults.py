@@ -33,8 +33,8 @@ from harness.processes import (
 )
 from services.dev.kafka import LocalKafka
 from services.dev.postgres import LocalPostgres
-from services.dev.processes import port_free, port_open
 from services.kafka.topics import create_topics
+from services.ports import port_free, port_open
 from services.readmodel.migrate import migrate
 from services.settings import PROJECT_ROOT, Settings
 from streams.app import internal_topics

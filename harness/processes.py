@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from services.dev.processes import port_open
+from services.ports import port_open
 from services.runner import local_sign_in
 from services.settings import load_settings
 

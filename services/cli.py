@@ -59,6 +59,14 @@ def cmd_dev_status(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK if all_up else 3
 
 
+def cmd_dev_clean(settings: Settings, args: argparse.Namespace) -> int:
+    from services.dev import stack
+
+    if not stack.clean(settings, _say):
+        _say("no PostgreSQL cluster to delete")
+    return EXIT_OK
+
+
 def cmd_dev_secrets(settings: Settings, args: argparse.Namespace) -> int:
     from services.dev.tokens import ensure_issuer
 
@@ -240,7 +248,7 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from services.api.app import create_app
-    from services.dev.processes import require_port_free
+    from services.ports import require_port_free
 
     host = settings.bind_host
     require_port_free(host, settings.api_port, "the API", "CONTACTMOMENT_API_PORT")
@@ -395,6 +403,10 @@ def build_parser() -> argparse.ArgumentParser:
     dev_sub.add_parser(
         "status", help="what runs, where, its pid and log (exit 3: not all up)"
     ).set_defaults(handler=cmd_dev_status)
+    dev_sub.add_parser(
+        "clean",
+        help="stop both, delete the PostgreSQL cluster (also one kept outside the checkout)",
+    ).set_defaults(handler=cmd_dev_clean)
     dev_sub.add_parser(
         "secrets", help="generate .local/api-token and .local/pseudonym-key"
     ).set_defaults(handler=cmd_dev_secrets)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 from wsgiref.simple_server import WSGIServer
 
-from services.dev.processes import require_port_free
+from services.ports import require_port_free
 from services.probes import Ready, start_probe_server
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from services.dev.processes import port_open
+from services.ports import port_open
 from services.settings import Settings, load_settings
 
 

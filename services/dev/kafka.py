@@ -19,16 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.dev.errors import StackError
-from services.dev.processes import (
-    pid_alive,
-    port_open,
-    read_pid,
-    require_port_free,
-    start_detached,
-    stop_pid,
-    wait_until,
-)
+from services.dev.processes import pid_alive, read_pid, start_detached, stop_pid, wait_until
 from services.dev.system import require_java, require_maven
+from services.ports import port_open, require_port_free
 from services.settings import PROJECT_ROOT, Settings
 
 DEPLOY = PROJECT_ROOT / "deploy" / "kafka"

@@ -1,11 +1,11 @@
-"""Process and port helpers for the local stack: pid files, liveness, readiness waits."""
+"""Process helpers for the local stack: pid files, liveness, readiness waits.
+
+Port checks live in services/ports.py: the production processes need them too."""
 
 from __future__ import annotations
 
-import errno
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -43,36 +43,6 @@ def read_pid(path: Path) -> int | None:
         return int(path.read_text().split()[0])
     except (FileNotFoundError, ValueError, IndexError):
         return None
-
-
-def port_free(host: str, port: int) -> bool:
-    """True when nothing listens on host:port (a bind would succeed)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                return False
-            raise
-    return True
-
-
-def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
-    """True when something accepts TCP connections on host:port."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def require_port_free(host: str, port: int, what: str, variable: str) -> None:
-    if not port_free(host, port):
-        raise StackError(
-            f"port {port} on {host} is already in use by another process, so {what} cannot "
-            f"listen there. Stop that process, or choose another port with {variable}."
-        )
 
 
 def start_detached(argv: list[str], log_path: Path, pid_path: Path, cwd: Path) -> int:

@@ -1,9 +1,10 @@
-"""`contactmoment dev up | down | status`: both servers of the local stack together."""
+"""`contactmoment dev up | down | status | clean`: both servers of the local stack together."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from services.dev.kafka import LocalKafka
 from services.dev.postgres import LocalPostgres
@@ -48,4 +49,16 @@ def status_lines(settings: Settings) -> tuple[list[str], bool]:
         f"{name:<9} {f'running  pid {pid}' if running else 'stopped':<18} {address:<22} log {log}"
         for name, running, pid, address, log in rows
     ]
+    outside = f" (outside the checkout: {pg.moved_because})" if pg.moved_because else ""
+    lines.append(f"{'':<9} postgres cluster in {pg.data}{outside}")
     return lines, all(row[1] for row in rows)
+
+
+def clean(settings: Settings, progress: Progress = print) -> list[Path]:
+    """Stop both servers, then delete the PostgreSQL cluster wherever it lives (with the
+    checkout's clusters kept outside it); the directories deleted. `.local/` is the caller's."""
+    down(settings, progress)
+    deleted = LocalPostgres(settings).clean()
+    for path in deleted:
+        progress(f"deleted {path}")
+    return deleted

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 from services.settings import Settings
 
@@ -15,3 +16,7 @@ def test_status_shows_both_servers_running(settings: Settings) -> None:
     assert any(line.startswith("kafka") and "running  pid" in line for line in lines)
     assert any(line.startswith("postgres") and "running  pid" in line for line in lines)
     assert settings.kafka_bootstrap in result.stdout
+    # Where the cluster lives, outside the checkout or not: a real, initialised cluster.
+    (cluster,) = [line for line in lines if "postgres cluster in " in line]
+    data = Path(cluster.split("postgres cluster in ", 1)[1].split(" (outside", 1)[0])
+    assert (data / "PG_VERSION").exists(), cluster

@@ -9,7 +9,8 @@ from services.dev import system
 from services.dev.errors import StackError
 from services.dev.kafka import LocalKafka
 from services.dev.postgres import LocalPostgres
-from services.settings import Settings
+from services.ports import PortInUse
+from services.settings import ConfigError, Settings
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def occupied_port() -> Iterator[int]:
 
 def test_kafka_port_in_use_names_port_and_variable(occupied_port: int, tmp_path) -> None:
     settings = Settings(kafka_bootstrap=f"127.0.0.1:{occupied_port}", local_dir=tmp_path)
-    with pytest.raises(StackError) as exc:
+    with pytest.raises(PortInUse) as exc:
         LocalKafka(settings).up(progress=lambda _: None)
     assert f"port {occupied_port}" in str(exc.value)
     assert "CONTACTMOMENT_KAFKA_BOOTSTRAP" in str(exc.value)
@@ -34,10 +35,17 @@ def test_postgres_port_in_use_names_port_and_variable(occupied_port: int, tmp_pa
         database_url=f"postgresql://contactmoment@127.0.0.1:{occupied_port}/contactmoment",
         local_dir=tmp_path,
     )
-    with pytest.raises(StackError) as exc:
+    with pytest.raises(PortInUse) as exc:
         LocalPostgres(settings).up(progress=lambda _: None)
     assert f"port {occupied_port}" in str(exc.value)
     assert "CONTACTMOMENT_DATABASE_URL" in str(exc.value)
+    assert not (tmp_path / "pg").exists()
+
+
+def test_a_port_in_use_is_a_configuration_error() -> None:
+    """The command line prints ConfigError as a message (no traceback), for the stack and
+    for every production process alike."""
+    assert issubclass(PortInUse, ConfigError)
 
 
 @pytest.mark.parametrize(
