@@ -27,6 +27,7 @@ from schemas.envelope import Envelope, encode, new_event
 from schemas.events import ContactRecorded, EventType
 from schemas.identifiers import IdentifierKind
 from schemas.keys import Pseudonymiser, customer_key
+from services.projector.apply import ProjectionConfig
 from services.projector.replay import replay
 from services.projector.run import Projector
 from services.readmodel.migrate import migrate
@@ -158,12 +159,19 @@ async def worker(bootstrap: str, topic: str, n: int, run: str) -> dict[str, floa
 
 
 async def projector(
-    bootstrap: str, database_url: str, topic: str, n: int, run: str, schema: str | None
+    bootstrap: str,
+    database_url: str,
+    config: ProjectionConfig,
+    topic: str,
+    n: int,
+    run: str,
+    schema: str | None,
 ) -> dict[str, float]:
     stop = asyncio.Event()
     proj = Projector(
         bootstrap,
         database_url,
+        config,
         topics=[topic],
         group_id=f"bench-proj-{run}",
         schema=schema,
@@ -212,6 +220,7 @@ async def timeline_latency(customer: str, requests: int) -> dict[str, float]:
 async def main(n: int) -> dict[str, object]:
     settings = load_settings()
     bootstrap, db = settings.kafka_bootstrap, settings.database_url
+    config = ProjectionConfig.from_settings(settings)
     run = uuid.uuid4().hex[:8]
     topic = await create_topic(bootstrap, f"bench.view.{run}.events", PARTITIONS)
     print(f"publishing {n} contact events …", file=sys.stderr)
@@ -222,14 +231,14 @@ async def main(n: int) -> dict[str, object]:
     print("projector …", file=sys.stderr)
     schema = f"bench_{run}"
     migrate(db, schema)
-    proj = await projector(bootstrap, db, topic, n, run, schema)
+    proj = await projector(bootstrap, db, config, topic, n, run, schema)
     print("replay …", file=sys.stderr)
-    rep = await replay(bootstrap, db, schema=f"bench_replay_{run}", topics=[topic])
+    rep = await replay(bootstrap, db, config, schema=f"bench_replay_{run}", topics=[topic])
     # One customer with 1,000 contacts, projected into the live schema the API reads.
     rich = await create_topic(bootstrap, f"bench.view.{run}.rich", PARTITIONS)
     rich_events = contacts(1000, customers=1, run=run + "r")
     await publish(bootstrap, rich, rich_events)
-    await projector(bootstrap, db, rich, 1000, run + "r", None)
+    await projector(bootstrap, db, config, rich, 1000, run + "r", None)
     print("timeline …", file=sys.stderr)
     latency = await timeline_latency(rich_events[0].subject, 500)
     conn = await asyncpg.connect(db)

@@ -123,10 +123,8 @@ def cmd_privacy_erase(settings: Settings, args: argparse.Namespace) -> int:
     import asyncpg
 
     from schemas.keys import is_customer_key
-    from services.kafka.errors import KafkaAdapterError
     from services.kafka.publisher import KafkaPublisher
-    from services.privacy.erasure import erase, erased_events
-    from services.readmodel.queries import cluster
+    from services.privacy.erasure import ErasureReport, NotAnnounced, erase_customer
 
     if not is_customer_key(args.customer):
         print(f"contactmoment: {args.customer!r} is not a customer key", file=sys.stderr)
@@ -140,28 +138,27 @@ def cmd_privacy_erase(settings: Settings, args: argparse.Namespace) -> int:
             _say("nothing erased")
             return EXIT_FAIL
 
+    def erased(report: ErasureReport) -> None:
+        _say(f"erased {', '.join(report.keys)} at {report.erased_at.isoformat()}")
+
     async def run() -> int:
         conn = await asyncpg.connect(settings.database_url)
-        try:
-            group = await cluster(conn, args.customer)  # the customer with its linked keys
-            report = await erase(conn, group.keys if group else [args.customer])
-        finally:
-            await conn.close()
-        _say(f"erased {', '.join(report.keys)} at {report.erased_at.isoformat()}")
         publisher = KafkaPublisher(settings.kafka_bootstrap)  # acks=all
         try:
             await publisher.start()
-            await publisher.publish(erased_events(report.keys, report.erased_at))
-        except KafkaAdapterError as exc:
-            then = "run the same command again" if exc.retriable else "retrying will not help"
+            report = await erase_customer(conn, publisher, args.customer)
+        except NotAnnounced as exc:
+            erased(exc.report)
             print(
                 f"contactmoment: the read model and keys are erased, but Kafka did not take "
-                f"the customer.erased events ({exc}); {then}",
+                f"the customer.erased events ({exc.__cause__}); run the same command again",
                 file=sys.stderr,
             )
             return EXIT_FAIL
         finally:
             await publisher.stop()
+            await conn.close()
+        erased(report)
         _say(f"  data keys deleted: {report.data_keys_deleted} (their text on Kafka is unreadable)")
         for table, count in report.rows_purged.items():
             _say(f"  {table:<22} {count} rows purged")
@@ -314,7 +311,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
-    from domain.clock.norms import load as load_norms
+    from services.projector.apply import ProjectionConfig
     from services.projector.run import TOPICS, Projector
     from services.readmodel.migrate import migrate
     from services.runtime import run_until_signal, serve_metrics
@@ -326,21 +323,29 @@ def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
     projector = Projector(
         settings.kafka_bootstrap,
         settings.database_url,
+        ProjectionConfig.from_settings(settings),
         group_id=args.group,
         topics=topics,
         schema=args.schema,
         deadletter_topic=args.deadletter_topic,
-        catalogue=load_norms(settings.service_norms),
         gauges=args.schema is None,
     )
     return run_until_signal(projector.run)
 
 
 def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
-    from services.projector.replay import differences, replay
+    from services.projector.apply import ProjectionConfig
+    from services.projector.replay import replay
+    from services.readmodel.compare import differences
 
     result = asyncio.run(
-        replay(settings.kafka_bootstrap, settings.database_url, schema=args.schema, progress=True)
+        replay(
+            settings.kafka_bootstrap,
+            settings.database_url,
+            ProjectionConfig.from_settings(settings),
+            schema=args.schema,
+            progress=True,
+        )
     )
     _say(
         f"replayed {result.events} events into schema {result.schema} in "

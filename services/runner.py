@@ -117,14 +117,11 @@ def _print_rich_customer(settings: Settings) -> float | None:
     """Point the demo at a customer with a rich history; try again later if none yet."""
     import psycopg
 
+    from services.readmodel.customers import RICHEST_BSN_CUSTOMER
+
     try:
         with psycopg.connect(settings.database_url, connect_timeout=3) as conn:
-            row = conn.execute(
-                "SELECT c.customer_key FROM customers c JOIN customer_identifiers i"
-                " ON i.customer_key = c.customer_key AND i.kind = 'bsn'"
-                " AND c.customer_key = 'k-' || left(i.hash, 32)"
-                " ORDER BY c.contact_count DESC LIMIT 1"
-            ).fetchone()
+            row = conn.execute(RICHEST_BSN_CUSTOMER).fetchone()
     except psycopg.Error:
         row = None
     if not row:

@@ -11,7 +11,7 @@ from schemas.keys import is_customer_key
 from services.api.auth import requires
 from services.api.database import connection
 from services.api.problems import validation_problem
-from services.readmodel import queries as read_model
+from services.readmodel import access_log
 
 router = APIRouter(prefix="/v1", tags=["audit"], dependencies=[Depends(requires("auditor"))])
 
@@ -29,7 +29,7 @@ async def get_access_log(
     if customer_key is not None and not is_customer_key(customer_key):
         raise validation_problem([{"field": "customer_key", "problem": "not a customer key"}])
     async with connection(request) as conn:
-        items = await read_model.access_log(
+        items = await access_log.entries(
             conn,
             customer_keys=[customer_key] if customer_key else None,
             staff_subject=staff_subject,

@@ -20,7 +20,8 @@ from services.api.auth import Resident, current_resident
 from services.api.database import connection
 from services.api.staff_routes import timeline_page
 from services.api.state import services
-from services.readmodel import queries as read_model
+from services.readmodel import access_log, customers, worklist
+from services.readmodel.customers import Cluster
 
 router = APIRouter(prefix="/v1/me", tags=["resident"])
 Me = Annotated[Resident, Depends(current_resident)]
@@ -53,50 +54,48 @@ REQUEST_FIELDS = (
 )
 
 
-async def my_cluster(request: Request, me: Resident) -> read_model.Cluster:
+async def my_cluster(request: Request, me: Resident) -> Cluster:
     """The resident's keys: their BSN key and what links to it (none yet: an empty view)."""
     pseudonyms = services(request).pseudonymiser
     key = key_of(pseudonyms.identifier(IdentifierKind.BSN, me.bsn).hash)
     async with connection(request) as conn:
-        group = await read_model.cluster(conn, key)
-    return group or read_model.Cluster(key, [key])
+        group = await customers.cluster(conn, key)
+    return group or Cluster(key, [key])
 
 
 def _only(item: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     return {name: item.get(name) for name in fields}
 
 
-async def about(conn: Any, group: read_model.Cluster) -> dict[str, Any]:
-    summary = await read_model.summary(conn, group)
+async def about(conn: Any, group: Cluster) -> dict[str, Any]:
+    summary = await customers.summary(conn, group)
     summary.pop("linked_keys", None)
     summary["open_requests"] = [_only(r, REQUEST_FIELDS) for r in summary["open_requests"]]
     return summary
 
 
-async def my_requests(conn: Any, group: read_model.Cluster) -> list[dict[str, Any]]:
-    rows = await read_model.requests(conn, customer_keys=group.keys, limit=10_000)
+async def my_requests(conn: Any, group: Cluster) -> list[dict[str, Any]]:
+    rows = await worklist.requests(conn, customer_keys=group.keys, limit=10_000)
     return [_only(r, REQUEST_FIELDS) for r in rows]
 
 
-async def my_access_log(conn: Any, group: read_model.Cluster, limit: int) -> list[dict[str, Any]]:
-    rows = await read_model.access_log(conn, customer_keys=group.keys, limit=limit)
+async def my_access_log(conn: Any, group: Cluster, limit: int) -> list[dict[str, Any]]:
+    rows = await access_log.entries(conn, customer_keys=group.keys, limit=limit)
     return [_only(r, ACCESS_FIELDS) for r in rows]
 
 
-async def my_timeline(
-    conn: Any, group: read_model.Cluster, limit: int, before: str | None
-) -> dict[str, Any]:
+async def my_timeline(conn: Any, group: Cluster, limit: int, before: str | None) -> dict[str, Any]:
     page = await timeline_page(conn, group, limit, before)
     return {"items": [_only(i, TIMELINE_FIELDS) for i in page["items"]], "next": page["next"]}
 
 
-async def full_timeline(conn: Any, group: read_model.Cluster) -> list[dict[str, Any]]:
+async def full_timeline(conn: Any, group: Cluster) -> list[dict[str, Any]]:
     """Every item of the resident's timeline, newest first, in one read."""
-    page = await read_model.timeline(conn, group, None, None)
+    page = await customers.timeline(conn, group, None, None)
     return [_only(i, TIMELINE_FIELDS) for i in page["items"]]
 
 
-async def export_document(conn: Any, group: read_model.Cluster) -> dict[str, Any]:
+async def export_document(conn: Any, group: Cluster) -> dict[str, Any]:
     """The inzage document (AVG art. 15 and 20): /v1/me/export and the page's download."""
     return {
         "format": "contactmoment-inzage/v1",

@@ -1,4 +1,4 @@
-"""Staff endpoints (contract.md §4): customer search, summary, timeline, worklist, requests.
+"""Staff endpoints: customer search, summary, timeline, worklist, requests, KPIs.
 
 Every read of personal data needs a role that covers it (services/api/policy.py) and an
 X-Purpose, and is recorded in the access log before it is answered (services/api/access.py).
@@ -25,8 +25,8 @@ from services.api.auth import Staff, requires
 from services.api.database import connection
 from services.api.problems import Problem, field_errors, validation_problem
 from services.api.state import services
-from services.readmodel import kpis
-from services.readmodel import queries as read_model
+from services.readmodel import customers, kpis, worklist
+from services.readmodel.customers import Cluster
 
 router = APIRouter(prefix="/v1", tags=["staff"])
 Reader = Annotated[Staff, Depends(requires(*policy.READERS))]
@@ -70,34 +70,32 @@ async def search_customers(
     except InvalidIdentifier as exc:
         raise validation_problem([{"field": exc.field, "problem": exc.problem}]) from None
     async with connection(request) as conn:
-        roots: dict[str, tuple[read_model.Cluster, str]] = {}
-        for key in await read_model.keys_for_hashes(conn, hashes):
-            group = await read_model.cluster(conn, key)
+        roots: dict[str, tuple[Cluster, str]] = {}
+        for key in await customers.keys_for_hashes(conn, hashes):
+            group = await customers.cluster(conn, key)
             if group is None or group.root in roots:
                 continue
-            role = policy.customer_role(staff, *await read_model.scope(conn, keys=group.keys))
+            role = policy.customer_role(staff, *await worklist.scope(conn, keys=group.keys))
             if role is not None:
                 roots[group.root] = (group, role)
-        items = [await read_model.summary(conn, g) for g, _ in roots.values()]
+        items = [await customers.summary(conn, g) for g, _ in roots.values()]
     await record(
         request, staff, why, "klant zoeken", {root: role for root, (_, role) in roots.items()}
     )
     return {"items": items}
 
 
-async def customer_access(
-    request: Request, staff: Staff, key: str
-) -> tuple[read_model.Cluster, str]:
+async def customer_access(request: Request, staff: Staff, key: str) -> tuple[Cluster, str]:
     """The customer's cluster and the role that grants reading it; 404 / 403 otherwise."""
     if not is_customer_key(key):
         raise Problem(
             404, "Unknown customer", f"{key!r} is not a customer key (k- and 32 hex digits)"
         )
     async with connection(request) as conn:
-        group = await read_model.cluster(conn, key)
+        group = await customers.cluster(conn, key)
         if group is None:
             raise _unknown_customer(key)
-        role = policy.customer_role(staff, *await read_model.scope(conn, keys=group.keys))
+        role = policy.customer_role(staff, *await worklist.scope(conn, keys=group.keys))
     if role is None:
         raise Problem(
             403,
@@ -113,7 +111,7 @@ async def get_customer(key: str, request: Request, staff: Reader, why: Why) -> d
     """The unified customer summary across every linked key."""
     group, role = await customer_access(request, staff, key)
     async with connection(request) as conn:
-        answer = await read_model.summary(conn, group)
+        answer = await customers.summary(conn, group)
     await record(request, staff, why, "klantbeeld raadplegen", {group.root: role})
     return answer
 
@@ -136,12 +134,12 @@ async def get_timeline(
 
 
 async def timeline_page(
-    conn: asyncpg.Connection, group: read_model.Cluster, limit: int, before: str | None
+    conn: asyncpg.Connection, group: Cluster, limit: int, before: str | None
 ) -> dict[str, Any]:
     """A page of the timeline; 422 for a `before` this API did not hand out."""
     try:
-        return await read_model.timeline(conn, group, limit, before)
-    except read_model.BadCursor:
+        return await customers.timeline(conn, group, limit, before)
+    except customers.BadCursor:
         raise validation_problem(
             [{"field": "before", "problem": "not a cursor from this API"}]
         ) from None
@@ -162,9 +160,9 @@ async def list_requests(
     if isinstance(scope, str):
         raise Problem(403, "Forbidden", scope)
     _, department = scope
-    statuses = read_model.CLOSED_STATUSES if status == "closed" else read_model.OPEN_STATUSES
+    statuses = worklist.CLOSED_STATUSES if status == "closed" else worklist.OPEN_STATUSES
     async with connection(request) as conn:
-        items = await read_model.requests(
+        items = await worklist.requests(
             conn,
             statuses=statuses,
             overdue=status == "overdue",
@@ -180,7 +178,7 @@ async def get_request(request_id: str, request: Request, staff: Reader, why: Why
     """One request: its history, due_at, status, breached."""
     role = await request_access(request, staff, request_id)
     async with connection(request) as conn:
-        detail = await read_model.request_detail(conn, request_id)
+        detail = await worklist.request_detail(conn, request_id)
     if detail is None:
         raise Problem(404, "Unknown request", f"no request with id {request_id}")
     await record(request, staff, why, "verzoek raadplegen", {detail["customer_key"]: role})
@@ -190,7 +188,7 @@ async def get_request(request_id: str, request: Request, staff: Reader, why: Why
 async def request_access(request: Request, staff: Staff, request_id: str) -> str:
     """The role that covers this request; 404 when unknown, 403 when no role covers it."""
     async with connection(request) as conn:
-        departments, overdue = await read_model.scope(conn, request_id=request_id)
+        departments, overdue = await worklist.scope(conn, request_id=request_id)
     if not departments:
         raise Problem(404, "Unknown request", f"no request with id {request_id}")
     role = policy.request_role(staff, departments[0], overdue)
@@ -235,9 +233,7 @@ async def post_request_event(
     Send an `Idempotency-Key` header to make a retry count once."""
     await request_access(request, staff, request_id)
     async with connection(request) as conn:
-        owner = await conn.fetchval(
-            "SELECT customer_key FROM requests WHERE request_id = $1", request_id
-        )
+        owner = await worklist.owner(conn, request_id)
     if owner is None:
         raise Problem(404, "Unknown request", f"no request with id {request_id}")
     event_type = EventType(f"nl.contactmoment.request.{action.type}.v1")

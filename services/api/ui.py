@@ -24,7 +24,7 @@ from services.api.database import connection
 from services.api.problems import Problem
 from services.api.staff_routes import customer_access
 from services.api.state import services
-from services.readmodel import queries as read_model
+from services.readmodel import customers
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 COOKIE = "contactmoment_token"
@@ -165,11 +165,11 @@ async def customer_page(
         return render("not_found.html", status=404, key=key)
     why = resolve(services(request).activities, purpose)
     async with connection(request) as conn:
-        customer = await read_model.summary(conn, group)
+        customer = await customers.summary(conn, group)
         try:
-            page = await read_model.timeline(conn, group, 100, before)
-        except read_model.BadCursor:
-            page = await read_model.timeline(conn, group, 100, None)
+            page = await customers.timeline(conn, group, 100, before)
+        except customers.BadCursor:
+            page = await customers.timeline(conn, group, 100, None)
     await record(request, staff, why, "klantbeeld (medewerkerspagina)", {group.root: role})
     return render(
         "customer.html",

@@ -1,4 +1,5 @@
-"""Erasure on request (AVG art. 17): delete the customer's data keys, purge the read model.
+"""Erasure on request (AVG art. 17): delete the customer's data keys, purge the read model,
+tell the stream processors.
 
 What stays: the events on Kafka, whose personal text is now ciphertext without a key; the
 access log (accountability, AVG art. 5(2): who read the data, under a pseudonymous key); the
@@ -8,29 +9,20 @@ erasure record itself, which makes every later replay drop the customer's earlie
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 import asyncpg
 
 from schemas.envelope import Envelope, new_event
 from schemas.events import CustomerErased, EventType
 from services.privacy.keycache import ANNOUNCE_GRACE, announce
+from services.readmodel import customers, erasure
+from services.readmodel.erasure import PURGED
 
-# Serialises an erasure with the projector's batches: a batch that began before the erasure
-# commits first, or starts after it and sees the erasure.
-ERASURE_LOCK = 0x636D_6572  # "cmer"
-
-# Read-model tables with a customer_key column, purged on erasure; the access log is not.
-PURGED = (
-    "timeline",
-    "request_history",
-    "signals",
-    "notifications",
-    "requests",
-    "customer_identifiers",
-    "customers",
-)
+__all__ = ["PURGED", "ErasureReport", "NotAnnounced", "erase", "erase_customer", "erased_events"]
 
 
 @dataclass
@@ -41,41 +33,53 @@ class ErasureReport:
     rows_purged: dict[str, int] = field(default_factory=dict)
 
 
+class EventPublisher(Protocol):
+    """Where the customer.erased events go (the events topic, acks=all)."""
+
+    async def publish(self, events: Sequence[Envelope]) -> None: ...
+
+
+class NotAnnounced(Exception):
+    """The read model and the data keys are erased, but the customer.erased events did not
+    reach Kafka: the stream processors still hold the customer's clocks. Erasing again is
+    safe and tells them."""
+
+    def __init__(self, report: ErasureReport) -> None:
+        super().__init__(f"erased {', '.join(report.keys)} but Kafka did not take the events")
+        self.report = report
+
+
 async def erase(conn: asyncpg.Connection, keys: list[str]) -> ErasureReport:
-    """Erase one customer: its key and every key linked to it (the caller finds them in the
-    read model, services/api/read_model.cluster); safe to repeat."""
+    """Erase these keys (one customer: its key and every key linked to it); safe to repeat."""
     # Processes that cache data keys drop these customers' and stop caching them; by the
     # time the keys go, every seal reads the database (services/privacy/keycache.py).
     await announce(conn, keys)
     await asyncio.sleep(ANNOUNCE_GRACE)
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", ERASURE_LOCK)
+        erased_at = await erasure.wait_for_batches(conn)
         await announce(conn, keys)  # delivered when the deletion commits
-        erased_at = await conn.fetchval("SELECT now()")
         report = ErasureReport(keys, erased_at)
-        status = await conn.execute(
-            "DELETE FROM privacy.data_keys WHERE customer_key = ANY($1)", keys
+        report.data_keys_deleted = await erasure.delete_data_keys(conn, keys)
+        report.rows_purged = await erasure.purge(conn, keys)
+        await erasure.record(
+            conn, keys, erased_at, report.data_keys_deleted, sum(report.rows_purged.values())
         )
-        report.data_keys_deleted = int(status.split()[-1])
-        for table in PURGED:
-            status = await conn.execute(
-                f"DELETE FROM {table} WHERE customer_key = ANY($1)",  # noqa: S608 - fixed names
-                keys,
-            )
-            report.rows_purged[table] = int(status.split()[-1])
-        await conn.executemany(
-            "INSERT INTO privacy.erasures (customer_key, erased_at, keys_deleted, rows_purged)"
-            " VALUES ($1, $2, $3, $4) ON CONFLICT (customer_key) DO UPDATE"
-            " SET erased_at = EXCLUDED.erased_at,"
-            " keys_deleted = privacy.erasures.keys_deleted + EXCLUDED.keys_deleted,"
-            " rows_purged = privacy.erasures.rows_purged + EXCLUDED.rows_purged",
-            [
-                (key, erased_at, report.data_keys_deleted, sum(report.rows_purged.values()))
-                for key in keys
-            ],
-        )
-    # Deleted rows linger as dead tuples until vacuumed: the wrapped keys must really go.
-    await conn.execute("VACUUM privacy.data_keys")
+    await erasure.vacuum_data_keys(conn)
+    return report
+
+
+async def erase_customer(
+    conn: asyncpg.Connection, publisher: EventPublisher, customer_key: str
+) -> ErasureReport:
+    """The whole erasure of one customer: the key with every key linked to it in the read
+    model, then customer.erased for each on Kafka. Raises NotAnnounced (carrying the
+    report) when the erasure is done but Kafka did not take the events."""
+    group = await customers.cluster(conn, customer_key)
+    report = await erase(conn, group.keys if group else [customer_key])
+    try:
+        await publisher.publish(erased_events(report.keys, report.erased_at))
+    except Exception as exc:  # whatever the publisher failed with, the erasure itself stands
+        raise NotAnnounced(report) from exc
     return report
 
 

@@ -1,5 +1,5 @@
 """Read-model gauges the projector refreshes: open and overdue work, KPIs of the last 30
-days, and its own consumer lag. Same queries as the API (services/readmodel/kpis.py)."""
+days, and its own consumer lag. Same reads as the API (services/readmodel/), so both agree."""
 
 from __future__ import annotations
 
@@ -12,54 +12,54 @@ from aiokafka import AIOKafkaConsumer
 
 from domain.clock.norms import Catalogue
 from services.metrics import CONSUMER_LAG, KPI_COUNT, KPI_RATIO, REQUESTS_OPEN, REQUESTS_OVERDUE
-from services.readmodel.kpis import compute
+from services.readmodel import kpis, worklist
 
 log = logging.getLogger(__name__)
 WINDOW = timedelta(days=30)
+REQUEST_TYPES = ("question", "callback", "complaint", "application", "report")
 
 
 async def refresh_read_model(pool: asyncpg.Pool, catalogue: Catalogue) -> None:
+    """Set the open/overdue gauges per request type and the KPI gauges of the last 30 days."""
     async with pool.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT request_type, count(*) AS open, count(*) FILTER (WHERE due_at < now()"
-            " OR EXISTS (SELECT 1 FROM signals s WHERE s.request_id = r.request_id AND"
-            " s.event_type = 'nl.contactmoment.deadline.breached.v1')) AS overdue"
-            " FROM requests r WHERE status IN ('open', 'suspended') GROUP BY request_type"
-        )
-        seen = {r["request_type"]: r for r in rows}
-        for rtype in ("question", "callback", "complaint", "application", "report"):
-            row = seen.get(rtype)
-            REQUESTS_OPEN.labels(rtype).set(row["open"] if row else 0)
-            REQUESTS_OVERDUE.labels(rtype).set(row["overdue"] if row else 0)
+        work = await worklist.open_and_overdue(conn)
+        for rtype in REQUEST_TYPES:
+            open_, overdue = work.get(rtype, (0, 0))
+            REQUESTS_OPEN.labels(rtype).set(open_)
+            REQUESTS_OVERDUE.labels(rtype).set(overdue)
         now = datetime.now(UTC)
-        set_kpis(await compute(conn, catalogue, now - WINDOW, now))
+        set_kpis(await kpis.compute(conn, catalogue, now - WINDOW, now))
 
 
-def set_kpis(kpis: dict[str, Any]) -> None:
+def set_kpis(figures: dict[str, Any]) -> None:
+    """The KPI document as gauges (shares as ratios, counts as counts)."""
+
     def ratio(principle: str, kpi: str, figure: dict[str, Any], rtype: str = "all") -> None:
         if figure["value"] is not None:
             KPI_RATIO.labels(principle, kpi, rtype).set(figure["value"])
 
-    ratio("duidelijk", "acknowledged_within_norm", kpis["duidelijk"]["acknowledged_within_norm"])
+    ratio("duidelijk", "acknowledged_within_norm", figures["duidelijk"]["acknowledged_within_norm"])
     ratio(
         "duidelijk",
         "long_open_with_interim_update",
-        kpis["duidelijk"]["long_open_with_interim_update"],
+        figures["duidelijk"]["long_open_with_interim_update"],
     )
-    for rtype, figure in kpis["betrouwbaar"]["answered_within_norm"].items():
+    for rtype, figure in figures["betrouwbaar"]["answered_within_norm"].items():
         ratio("betrouwbaar", "answered_within_norm", figure, rtype)
-    ratio("klant_geholpen", "resolved_of_answered", kpis["klant_geholpen"]["resolved_of_answered"])
+    ratio(
+        "klant_geholpen", "resolved_of_answered", figures["klant_geholpen"]["resolved_of_answered"]
+    )
     KPI_COUNT.labels("klant_geholpen", "escalations", "all").set(
-        kpis["klant_geholpen"]["escalations"]
+        figures["klant_geholpen"]["escalations"]
     )
     for name in ("first_contact_resolution", "repeat_contact_rate", "callbacks_on_time"):
-        ratio("persoonlijk", name, kpis["persoonlijk"][name])
-    KPI_COUNT.labels("leren", "feedback", "all").set(kpis["leren"]["feedback_count"])
-    if kpis["leren"]["feedback_mean_score"] is not None:
+        ratio("persoonlijk", name, figures["persoonlijk"][name])
+    KPI_COUNT.labels("leren", "feedback", "all").set(figures["leren"]["feedback_count"])
+    if figures["leren"]["feedback_mean_score"] is not None:
         KPI_RATIO.labels("leren", "feedback_mean_score", "all").set(
-            kpis["leren"]["feedback_mean_score"]
+            figures["leren"]["feedback_mean_score"]
         )
-    for n in kpis["anticiperen"]["notifications"]:
+    for n in figures["anticiperen"]["notifications"]:
         KPI_COUNT.labels("anticiperen", "notifications", f"{n['kind']}/{n['audience']}").set(
             n["count"]
         )

@@ -12,27 +12,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from schemas.envelope import InvalidEvent, decode
 from services.kafka.topics import partition_counts
+from services.projector.apply import ProjectionConfig, apply_batch, produced_at
 from services.projector.run import TOPICS
+from services.readmodel.compare import differences
 from services.readmodel.migrate import migrate, valid_schema
-from services.readmodel.writes import apply_batch, connect_pool, produced_at
+from services.readmodel.pool import connect_pool
 
-# Columns compared between two read models (processed_at is wall-clock, so it differs).
-COMPARED = {
-    "customer_identifiers": "customer_key, hash, kind, masked, first_seen",
-    "timeline": "*",
-    "requests": "*",
-    "request_history": "*",
-    "signals": "*",
-    "notifications": "*",
-    "access_log": "*",
-    "customers": "*",
-    "processed_events": "event_id, event_type, customer_key, source_topic",
-}
+__all__ = ["ReplayResult", "differences", "replay"]
 
 
 @dataclass
@@ -51,12 +41,15 @@ class ReplayResult:
 async def replay(
     bootstrap: str,
     database_url: str,
+    config: ProjectionConfig,
     *,
     schema: str | None = None,
     topics: Sequence[str] = TOPICS,
     batch_size: int = 5000,
     progress: bool = False,
 ) -> ReplayResult:
+    """Rebuild the read model from `topics` (up to their offsets at start) into `schema`
+    (default: replay_<timestamp>), created and migrated first."""
     schema = valid_schema(schema or f"replay_{datetime.now(UTC):%Y%m%d_%H%M%S}")
     migrate(database_url, schema)
     result = ReplayResult(schema)
@@ -94,7 +87,7 @@ async def replay(
                     except InvalidEvent:
                         result.invalid += 1  # the live projector dead-lettered it already
                     result.by_topic[record.topic] = result.by_topic.get(record.topic, 0) + 1
-            await apply_batch(pool, events, produced=produced)
+            await apply_batch(pool, events, config, produced=produced)
             result.events += len(events)
             for tp in list(remaining):
                 if await consumer.position(tp) >= ends[tp]:
@@ -108,20 +101,3 @@ async def replay(
         await pool.close()
         await consumer.stop()
     return result
-
-
-async def differences(database_url: str, left: str, right: str) -> dict[str, int]:
-    """Rows that are in one schema's table and not in the other's (0 everywhere: equal)."""
-    conn = await asyncpg.connect(database_url)
-    try:
-        diff = {}
-        for table, columns in COMPARED.items():
-            a, b = f"{valid_schema(left)}.{table}", f"{valid_schema(right)}.{table}"
-            diff[table] = await conn.fetchval(
-                f"SELECT (SELECT count(*) FROM (SELECT {columns} FROM {a} EXCEPT ALL"  # noqa: S608
-                f" SELECT {columns} FROM {b}) x) + (SELECT count(*) FROM (SELECT {columns}"
-                f" FROM {b} EXCEPT ALL SELECT {columns} FROM {a}) y)"
-            )
-        return diff
-    finally:
-        await conn.close()

@@ -15,14 +15,14 @@ from datetime import datetime
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
-from domain.clock.norms import Catalogue
 from schemas.envelope import Envelope
 from schemas.topics import ACCESS, EVENTS, NOTIFICATIONS, SIGNALS
 from services.kafka.deadletter import Consumed, DeadLetters
 from services.kafka.publisher import KafkaPublisher
 from services.metrics import EVENTS_PROJECTED, PROJECTION_LAG
+from services.projector.apply import ProjectionConfig, apply_batch, produced_at
 from services.projector.gauges import refresh_lag, refresh_read_model
-from services.readmodel.writes import apply_batch, connect_pool, default_catalogue, produced_at
+from services.readmodel.pool import connect_pool
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +57,13 @@ class Projector:
         self,
         bootstrap: str,
         database_url: str,
+        config: ProjectionConfig,
         *,
         topics: Sequence[str] = TOPICS,
         group_id: str = GROUP,
         deadletter_topic: str | None = None,
         batch_size: int = 2000,
         schema: str | None = None,
-        catalogue: Catalogue | None = None,
         gauges: bool = False,
     ) -> None:
         self.bootstrap, self.database_url = bootstrap, database_url
@@ -73,7 +73,7 @@ class Projector:
         kwargs = {"topic": deadletter_topic} if deadletter_topic else {}
         self.dead_letters = DeadLetters(self.publisher, "projector", **kwargs)
         self.applied = 0
-        self.catalogue, self.gauges = catalogue, gauges
+        self.config, self.gauges = config, gauges
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
@@ -128,7 +128,7 @@ class Projector:
 
     async def _refresh_read_model(self, pool: asyncpg.Pool) -> None:
         try:
-            await refresh_read_model(pool, self.catalogue or default_catalogue())
+            await refresh_read_model(pool, self.config.catalogue)
         except Exception:  # gauges must never stop the projection
             log.exception("projector: refreshing the read-model gauges failed")
 
@@ -166,7 +166,7 @@ class Projector:
         delay = 0.5
         while True:
             try:
-                applied = await apply_batch(pool, events, self.catalogue, produced=produced)
+                applied = await apply_batch(pool, events, self.config, produced=produced)
                 self.applied += applied
                 for _, event in events:
                     EVENTS_PROJECTED.labels(event.type.value).inc()

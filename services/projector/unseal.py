@@ -15,14 +15,7 @@ from schemas.envelope import Envelope
 from schemas.events import ACCESS_TYPES, NOTIFICATION_TYPES, SIGNAL_TYPES
 from services.privacy.keystore import KeyStore
 from services.privacy.sealing import key_ids, open_event
-
-
-async def erased(conn: asyncpg.Connection, keys: set[str]) -> dict[str, datetime]:
-    rows = await conn.fetch(
-        "SELECT customer_key, erased_at FROM privacy.erasures WHERE customer_key = ANY($1)",
-        sorted(keys),
-    )
-    return {r["customer_key"]: r["erased_at"] for r in rows}
+from services.readmodel import erasure, worklist
 
 
 def survives(
@@ -52,11 +45,12 @@ async def prepare(
     now: datetime,
     produced: dict[str, datetime],
 ) -> list[Envelope]:
-    gone = await erased(conn, {e.subject for e in events})
+    """The events that outlive their customers' erasures, with their sealed text opened
+    (text older than `retention` stays closed)."""
+    gone = await erasure.erased(conn, {e.subject for e in events})
     if gone:
         asked = sorted({getattr(e.data, "request_id", None) or "" for e in events} - {""})
-        rows = await conn.fetch("SELECT request_id FROM requests WHERE request_id = ANY($1)", asked)
-        known = {r["request_id"] for r in rows}
+        known = await worklist.existing(conn, asked)
         events = [e for e in events if survives(e, gone.get(e.subject), known, produced.get(e.id))]
     wanted = {k for e in events for k in key_ids(e)}
     keys = await KeyStore(master).keys(conn, wanted) if wanted else {}

@@ -1,25 +1,17 @@
-"""Applying a batch to PostgreSQL: one transaction, one statement per table, ledger first."""
+"""The projection's writes: the idempotency ledger, and a batch plan written with one
+statement per table. The caller holds the transaction (services/projector/apply.py)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from domain.clock.norms import Catalogue
-from domain.clock.norms import load as load_norms
 from schemas.envelope import Envelope
-from services.privacy.crypto import master_key
-from services.privacy.erasure import ERASURE_LOCK
-from services.projector import unseal
-from services.readmodel import lifecycle as due
-from services.readmodel.projection import Plan, Row, plan_batch
-from services.settings import load_settings
+from services.readmodel.projection import Plan, Row
 
 # Bulk inserts: arrays in, unnest out; ON CONFLICT makes a repeat harmless.
 TIMELINE = (
@@ -89,14 +81,6 @@ ACCESS_LOG = (
 )
 
 
-async def connect_pool(database_url: str, schema: str | None = None) -> asyncpg.Pool:
-    """A pool whose connections see `schema` first (replay builds into a fresh one)."""
-    settings = {"search_path": schema} if schema else None
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4, server_settings=settings)
-    assert pool is not None
-    return pool
-
-
 def _columns(rows: Sequence[Row]) -> list[list[Any]]:
     return [list(column) for column in zip(*rows, strict=True)]
 
@@ -106,7 +90,29 @@ async def _bulk(conn: asyncpg.Connection, sql: str, rows: Sequence[Row]) -> None
         await conn.execute(sql, *_columns(rows))
 
 
+LEDGER = (
+    "INSERT INTO processed_events (event_id, event_type, customer_key, source_topic)"
+    " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])"
+    " ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+)
+
+
+async def record_processed(
+    conn: asyncpg.Connection, events: Sequence[tuple[str, Envelope]]
+) -> set[str]:
+    """Enter (topic, event) pairs in the ledger; returns the ids that were not there yet."""
+    fresh = await conn.fetch(
+        LEDGER,
+        [UUID(e.id) for _, e in events],
+        [e.type.value for _, e in events],
+        [e.subject for _, e in events],
+        [t for t, _ in events],
+    )
+    return {str(row["event_id"]) for row in fresh}
+
+
 async def write_plan(conn: asyncpg.Connection, plan: Plan) -> None:
+    """Write every table of the plan; a repeat of a row is harmless (ON CONFLICT)."""
     await _bulk(conn, TIMELINE, plan.timeline)
     await _bulk(conn, IDENTIFIERS, sorted(plan.identifiers.values()))
     await _bulk(
@@ -122,71 +128,3 @@ async def write_plan(conn: asyncpg.Connection, plan: Plan) -> None:
     await _bulk(conn, SIGNALS, plan.signals)
     await _bulk(conn, NOTIFICATIONS, plan.notifications)
     await _bulk(conn, ACCESS_LOG, plan.access)
-
-
-async def apply_batch(
-    pool: asyncpg.Pool,
-    events: Sequence[tuple[str, Envelope]],
-    catalogue: Catalogue | None = None,
-    master: bytes | None = None,
-    retention: timedelta | None = None,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
-    produced: dict[str, datetime] | None = None,
-) -> int:
-    """Apply (topic, event) pairs exactly once; returns how many were new.
-
-    The ledger insert and the projection writes share one transaction, so an event either
-    is fully applied and recorded, or neither: a crash before commit replays it cleanly.
-    """
-    if not events:
-        return 0
-    async with pool.acquire() as conn, conn.transaction():
-        # An erasure waits for the batches in flight and they for it (services/privacy).
-        await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", ERASURE_LOCK)
-        fresh = await conn.fetch(
-            "INSERT INTO processed_events (event_id, event_type, customer_key, source_topic)"
-            " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])"
-            " ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
-            [UUID(e.id) for _, e in events],
-            [e.type.value for _, e in events],
-            [e.subject for _, e in events],
-            [t for t, _ in events],
-        )
-        new_ids = {str(row["event_id"]) for row in fresh}
-        todo = []
-        for _, event in events:  # a batch may hold the same id twice (a retried send)
-            if event.id in new_ids:
-                new_ids.discard(event.id)
-                todo.append(event)
-        todo = await unseal.prepare(
-            conn,
-            todo,
-            master or default_master(),
-            retention or default_retention(),
-            now(),
-            produced or {},
-        )
-        plan = plan_batch(todo)
-        await write_plan(conn, plan)
-        touched = {row[1] for row in plan.history}
-        await due.refresh(conn, catalogue or default_catalogue(), touched)
-    return len(todo)
-
-
-def produced_at(timestamp_ms: int) -> datetime:
-    """A Kafka record's timestamp (producer's create time) as a datetime."""
-    return datetime.fromtimestamp(timestamp_ms / 1000, UTC)
-
-
-@lru_cache(maxsize=1)
-def default_catalogue() -> Catalogue:
-    return load_norms(load_settings().service_norms)
-
-
-@lru_cache(maxsize=1)
-def default_master() -> bytes:
-    return master_key(load_settings().secret("master-key"))
-
-
-def default_retention() -> timedelta:
-    return timedelta(days=load_settings().text_retention_days)

@@ -19,6 +19,7 @@ from services.privacy.crypto import master_key
 from services.privacy.erasure import PURGED
 from services.privacy.keystore import KeyStore
 from services.privacy.sealing import key_ids
+from services.projector.apply import ProjectionConfig
 from services.projector.replay import replay
 from services.settings import Settings
 from tests.e2e.people import Resident, new_resident
@@ -192,7 +193,11 @@ async def test_erasure_leaves_nothing_readable(
         await producer.stop()
     schema = f"replay_erase_{unique}"
     result = await replay(
-        settings.kafka_bootstrap, settings.database_url, schema=schema, topics=(lane,)
+        settings.kafka_bootstrap,
+        settings.database_url,
+        ProjectionConfig.from_settings(settings),
+        schema=schema,
+        topics=(lane,),
     )
     assert result.events >= len(mine)
     conn = await asyncpg.connect(settings.database_url)

@@ -16,7 +16,7 @@ import pytest
 from services.privacy import crypto, erasure, retention
 from services.privacy.keystore import KeyStore
 from services.privacy.sealing import ERASED, period_of
-from services.readmodel import queries as read_model
+from services.readmodel import customers
 from services.readmodel.migrate import migrate
 from services.settings import Settings
 
@@ -436,7 +436,7 @@ async def counts(conn: asyncpg.Connection, keys: list[str]) -> dict[str, int]:
 
 async def linked(conn: asyncpg.Connection, key: str) -> list[str]:
     """The keys `contactmoment privacy erase` erases: the customer and its linked keys."""
-    group = await read_model.cluster(conn, key)
+    group = await customers.cluster(conn, key)
     return group.keys if group else [key]
 
 

@@ -13,8 +13,10 @@ from aiokafka import AIOKafkaProducer
 from harness.kafka import create_topic, read_all
 from harness.processes import start_process
 from schemas.envelope import Envelope, encode
-from services.projector.replay import differences, replay
+from services.projector.apply import ProjectionConfig
+from services.projector.replay import replay
 from services.projector.run import Projector
+from services.readmodel.compare import differences
 from services.readmodel.migrate import migrate
 from services.settings import Settings
 from tests.integration.projector_fixtures import realistic_events, topic_for
@@ -101,6 +103,7 @@ async def test_replay_rebuilds_exactly_the_live_read_model(
     projector = Projector(
         settings.kafka_bootstrap,
         settings.database_url,
+        ProjectionConfig.from_settings(settings),
         topics=lane.topics,
         group_id=f"it-{unique}",
         schema=lane.schema,
@@ -115,6 +118,7 @@ async def test_replay_rebuilds_exactly_the_live_read_model(
     result = await replay(
         settings.kafka_bootstrap,
         settings.database_url,
+        ProjectionConfig.from_settings(settings),
         schema=f"replay_{unique}",
         topics=lane.topics,
     )
@@ -177,6 +181,7 @@ async def test_kill_9_mid_stream_loses_and_doubles_nothing(
     await replay(
         settings.kafka_bootstrap,
         settings.database_url,
+        ProjectionConfig.from_settings(settings),
         schema=f"replay_{unique}",
         topics=lane.topics,
     )
@@ -197,6 +202,7 @@ async def test_database_outage_delays_but_loses_nothing(
     projector = Projector(
         settings.kafka_bootstrap,
         url,
+        ProjectionConfig.from_settings(settings),
         topics=lane.topics,
         group_id=f"it-{unique}",
         schema=lane.schema,

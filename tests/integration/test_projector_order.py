@@ -7,8 +7,9 @@ import asyncpg
 
 from schemas.envelope import new_event
 from schemas.events import EventType, RequestAnswered, RequestOpened
+from services.projector.apply import ProjectionConfig, apply_batch
 from services.readmodel.migrate import migrate
-from services.readmodel.writes import apply_batch, connect_pool
+from services.readmodel.pool import connect_pool
 from services.settings import Settings
 
 KEY = "k-" + "b" * 32
@@ -39,10 +40,11 @@ async def test_an_answer_projected_before_its_opening_still_answers_it(
         time=opened_at + timedelta(minutes=1),
         data=RequestAnswered(request_id=rid),
     )
+    config = ProjectionConfig.from_settings(settings)
     pool = await connect_pool(settings.database_url, schema)
     try:
-        assert await apply_batch(pool, [("contact.events.v1", answered)]) == 1
-        assert await apply_batch(pool, [("contact.events.v1", opened)]) == 1
+        assert await apply_batch(pool, [("contact.events.v1", answered)], config) == 1
+        assert await apply_batch(pool, [("contact.events.v1", opened)], config) == 1
         row = await pool.fetchrow(
             "SELECT status, answered_at, due_at FROM requests WHERE request_id = $1", rid
         )

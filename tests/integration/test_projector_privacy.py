@@ -4,6 +4,7 @@ removed — live and on replay alike (both go through apply_batch)."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -17,8 +18,9 @@ from services.ingest.phone import PhoneCall, map_phone_call
 from services.privacy.crypto import master_key
 from services.privacy.keystore import KeyStore
 from services.privacy.sealing import ERASED, period_of, seal_event
+from services.projector.apply import ProjectionConfig, apply_batch
 from services.readmodel.migrate import migrate
-from services.readmodel.writes import apply_batch, connect_pool
+from services.readmodel.pool import connect_pool
 from services.settings import Settings
 
 MASTER = master_key("projector-privacy-test-master-key")
@@ -71,12 +73,17 @@ def batch(events: list[Envelope]) -> list[tuple[str, Envelope]]:
     return [("contact.events.v1", e) for e in events]
 
 
+def config(settings: Settings, **changes: object) -> ProjectionConfig:
+    """The deployment's projection settings, with this test's master key."""
+    return dataclasses.replace(ProjectionConfig.from_settings(settings), master=MASTER, **changes)
+
+
 async def test_sealed_text_is_opened_for_the_read_model(
     settings: Settings, pool: asyncpg.Pool
 ) -> None:
     events = await sealed_call(settings, datetime.now(UTC) - timedelta(minutes=5))
     assert NOTES not in events[0].model_dump_json()  # sealed going in
-    await apply_batch(pool, batch(events), master=MASTER)
+    await apply_batch(pool, batch(events), config(settings))
     row = await pool.fetchrow(
         "SELECT summary, data FROM timeline WHERE customer_key = $1", events[0].subject
     )
@@ -93,8 +100,7 @@ async def test_text_past_its_retention_stays_closed(settings: Settings, pool: as
     await apply_batch(
         pool,
         batch(events),
-        master=MASTER,
-        retention=timedelta(days=7),  # the call is older than the horizon
+        config(settings, retention=timedelta(days=7)),  # the call is older than the horizon
     )
     row = await pool.fetchrow(
         "SELECT summary, data FROM timeline WHERE customer_key = $1", events[0].subject
@@ -124,7 +130,7 @@ async def test_an_erased_customer_does_not_come_back(
         times = {e.id: produced for e in events} | {
             e.id: datetime.now(UTC) + timedelta(seconds=1) for e in later
         }
-        await apply_batch(pool, batch(events + later), master=MASTER, produced=times)
+        await apply_batch(pool, batch(events + later), config(settings), produced=times)
         gone = await pool.fetchval("SELECT count(*) FROM timeline WHERE customer_key = $1", key)
         kept = await pool.fetchval(
             "SELECT count(*) FROM timeline WHERE customer_key = $1", later[0].subject
@@ -134,7 +140,7 @@ async def test_an_erased_customer_does_not_come_back(
         await apply_batch(
             pool,
             batch(fresh),
-            master=MASTER,
+            config(settings),
             produced={e.id: datetime.now(UTC) + timedelta(seconds=1) for e in fresh},
         )
         again = await pool.fetchval("SELECT count(*) FROM timeline WHERE customer_key = $1", key)

@@ -1,0 +1,82 @@
+"""One batch into the read model, exactly once: ledger, unseal, plan, write, lifecycle.
+
+The live projector and replay both come through here, so a replay builds what the live
+projector built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from domain.clock.norms import Catalogue
+from domain.clock.norms import load as load_norms
+from schemas.envelope import Envelope
+from services.privacy.crypto import master_key
+from services.projector import unseal
+from services.readmodel import erasure, lifecycle, writes
+from services.readmodel.projection import plan_batch
+from services.settings import Settings
+
+
+@dataclass(frozen=True)
+class ProjectionConfig:
+    """What projecting needs besides the events."""
+
+    catalogue: Catalogue
+    """The service norms: due instants of the requests."""
+    master: bytes
+    """The key-encryption key that opens the customers' data keys (sealed text)."""
+    retention: timedelta
+    """Text older than this stays closed (it reads as erased)."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ProjectionConfig:
+        """The deployment's norms, master key and text retention."""
+        return cls(
+            catalogue=load_norms(settings.service_norms),
+            master=master_key(settings.secret("master-key")),
+            retention=timedelta(days=settings.text_retention_days),
+        )
+
+
+def produced_at(timestamp_ms: int) -> datetime:
+    """A Kafka record's timestamp (producer's create time) as a datetime."""
+    return datetime.fromtimestamp(timestamp_ms / 1000, UTC)
+
+
+async def apply_batch(
+    pool: asyncpg.Pool,
+    events: Sequence[tuple[str, Envelope]],
+    config: ProjectionConfig,
+    *,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    produced: dict[str, datetime] | None = None,
+) -> int:
+    """Apply (topic, event) pairs exactly once; returns how many were new.
+
+    The ledger insert and the projection writes share one transaction, so an event either
+    is fully applied and recorded, or neither: a crash before commit replays it cleanly.
+    """
+    if not events:
+        return 0
+    async with pool.acquire() as conn, conn.transaction():
+        # An erasure waits for the batches in flight and they for it (services/privacy).
+        await erasure.hold_off_erasures(conn)
+        new_ids = await writes.record_processed(conn, events)
+        todo = []
+        for _, event in events:  # a batch may hold the same id twice (a retried send)
+            if event.id in new_ids:
+                new_ids.discard(event.id)
+                todo.append(event)
+        todo = await unseal.prepare(
+            conn, todo, config.master, config.retention, now(), produced or {}
+        )
+        plan = plan_batch(todo)
+        await writes.write_plan(conn, plan)
+        touched = {row[1] for row in plan.history}
+        await lifecycle.refresh(conn, config.catalogue, touched)
+    return len(todo)
