@@ -149,9 +149,10 @@ def cmd_privacy_erase(settings: Settings, args: argparse.Namespace) -> int:
             report = await erase_customer(conn, publisher, args.customer)
         except NotAnnounced as exc:
             erased(exc.report)
+            then = "run the same command again" if exc.retriable else "retrying will not help"
             print(
                 f"contactmoment: the read model and keys are erased, but Kafka did not take "
-                f"the customer.erased events ({exc.__cause__}); run the same command again",
+                f"the customer.erased events ({exc}); {then}",
                 file=sys.stderr,
             )
             return EXIT_FAIL

@@ -18,6 +18,7 @@ import asyncpg
 
 from schemas.envelope import Envelope, new_event
 from schemas.events import CustomerErased, EventType
+from services.kafka.errors import KafkaAdapterError
 from services.privacy.keycache import ANNOUNCE_GRACE, announce
 from services.readmodel import customers, erasure
 from services.readmodel.erasure import PURGED
@@ -42,11 +43,12 @@ class EventPublisher(Protocol):
 class NotAnnounced(Exception):
     """The read model and the data keys are erased, but the customer.erased events did not
     reach Kafka: the stream processors still hold the customer's clocks. Erasing again is
-    safe and tells them."""
+    safe and tells them (unless `retriable` is false: Kafka refused the records as such)."""
 
-    def __init__(self, report: ErasureReport) -> None:
-        super().__init__(f"erased {', '.join(report.keys)} but Kafka did not take the events")
+    def __init__(self, report: ErasureReport, cause: KafkaAdapterError) -> None:
+        super().__init__(str(cause))
         self.report = report
+        self.retriable = cause.retriable
 
 
 async def erase(conn: asyncpg.Connection, keys: list[str]) -> ErasureReport:
@@ -78,8 +80,8 @@ async def erase_customer(
     report = await erase(conn, group.keys if group else [customer_key])
     try:
         await publisher.publish(erased_events(report.keys, report.erased_at))
-    except Exception as exc:  # whatever the publisher failed with, the erasure itself stands
-        raise NotAnnounced(report) from exc
+    except KafkaAdapterError as exc:
+        raise NotAnnounced(report, exc) from exc
     return report
 
 

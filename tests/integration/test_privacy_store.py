@@ -13,6 +13,8 @@ from typing import Any
 import asyncpg
 import pytest
 
+from schemas.envelope import decode
+from services.kafka.publisher import MemoryPublisher
 from services.privacy import crypto, erasure, retention
 from services.privacy.keystore import KeyStore
 from services.privacy.sealing import ERASED, period_of
@@ -512,4 +514,39 @@ async def test_erasure_deletes_keys_and_rows_of_the_customer_and_linked_keys_onl
         )
         await conn.execute(
             "DELETE FROM privacy.erasures WHERE customer_key = ANY($1)", [root, weak, bystander]
+        )
+
+
+async def test_erase_customer_erases_the_cluster_then_tells_kafka(
+    conn: asyncpg.Connection,
+) -> None:
+    bsn_hash, email_hash = secrets.token_hex(32), secrets.token_hex(32)
+    root, weak = "k-" + bsn_hash[:32], "k-" + email_hash[:32]
+    await add_identifier(conn, root, bsn_hash, "bsn")
+    await add_identifier(conn, root, email_hash, "email")
+    await add_identifier(conn, weak, email_hash, "email")
+    await add_customer_rows(conn, weak, "u")
+    down = MemoryPublisher()
+    down.down = True
+    try:
+        # Kafka down: the erasure stands, and says what is left to do.
+        with pytest.raises(erasure.NotAnnounced) as refused:
+            await erasure.erase_customer(conn, down, weak)  # a linked key finds its customer
+        assert refused.value.report.keys == [root, weak] and refused.value.retriable
+        assert (await counts(conn, [root, weak]))["timeline"] == 0
+        assert down.records == []
+
+        # Again, Kafka up: safe to repeat. The links went with the rows, so a repeat
+        # erases (and announces) the key it is given.
+        up = MemoryPublisher()
+        report = await erasure.erase_customer(conn, up, root)
+        assert report.keys == [root] and set(report.rows_purged.values()) == {0}
+        told = [decode(r.value) for r in up.records]
+        assert [(e.type.value, e.subject) for e in told] == [
+            ("nl.contactmoment.customer.erased.v1", root)
+        ]
+        assert [r.key for r in up.records] == [root.encode()]
+    finally:
+        await conn.execute(
+            "DELETE FROM privacy.erasures WHERE customer_key = ANY($1)", [root, weak]
         )
