@@ -337,7 +337,6 @@ def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
     from services.projector.apply import ProjectionConfig
     from services.projector.replay import replay
-    from services.readmodel.compare import differences
 
     result = asyncio.run(
         replay(
@@ -346,6 +345,7 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
             ProjectionConfig.from_settings(settings),
             schema=args.schema,
             progress=True,
+            compare_with="public" if args.compare else None,
         )
     )
     _say(
@@ -353,11 +353,10 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
         f"{result.seconds:.1f} s ({result.rate:.0f} events/s; {result.invalid} invalid "
         "records skipped)"
     )
-    if args.compare:
-        diff = asyncio.run(differences(settings.database_url, "public", result.schema))
-        for table, rows in diff.items():
+    if result.differences is not None:
+        for table, rows in result.differences.items():
             _say(f"  {table:<22} {'equal' if rows == 0 else f'{rows} rows differ'}")
-        if any(diff.values()):
+        if not result.equal:
             _say("the live read model differs (is the projector caught up?)")
             return EXIT_FAIL
         _say("the rebuilt read model equals the live one")

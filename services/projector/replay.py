@@ -32,10 +32,17 @@ class ReplayResult:
     invalid: int = 0
     seconds: float = 0.0
     by_topic: dict[str, int] = field(default_factory=dict)
+    differences: dict[str, int] | None = None
+    """With `compare_with`: rows per table that differ from that schema's (0: equal)."""
 
     @property
     def rate(self) -> float:
         return self.events / self.seconds if self.seconds else 0.0
+
+    @property
+    def equal(self) -> bool:
+        """The copy equals the schema it was compared with (False when not compared)."""
+        return self.differences is not None and not any(self.differences.values())
 
 
 async def replay(
@@ -47,9 +54,11 @@ async def replay(
     topics: Sequence[str] = TOPICS,
     batch_size: int = 5000,
     progress: bool = False,
+    compare_with: str | None = None,
 ) -> ReplayResult:
     """Rebuild the read model from `topics` (up to their offsets at start) into `schema`
-    (default: replay_<timestamp>), created and migrated first."""
+    (default: replay_<timestamp>), created and migrated first; with `compare_with`, the copy
+    is then compared with that schema (the live one is `public`)."""
     schema = valid_schema(schema or f"replay_{datetime.now(UTC):%Y%m%d_%H%M%S}")
     migrate(database_url, schema)
     result = ReplayResult(schema)
@@ -100,4 +109,6 @@ async def replay(
         result.seconds = time.monotonic() - started
         await pool.close()
         await consumer.stop()
+    if compare_with is not None:
+        result.differences = await differences(database_url, compare_with, schema)
     return result

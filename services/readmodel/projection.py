@@ -3,7 +3,7 @@
 The plan is columnar — rows per table and per-customer counter deltas — so the store can
 write each table with one statement. Inserts are idempotent and order-free and counters are
 additive; a request's status and times are not planned here but folded from its whole
-history by the store (`due.refresh`), so the order events arrive in does not matter.
+history by `lifecycle.refresh` after the writes, so the order events arrive in does not matter.
 """
 
 from __future__ import annotations

@@ -121,10 +121,11 @@ async def test_replay_rebuilds_exactly_the_live_read_model(
         ProjectionConfig.from_settings(settings),
         schema=f"replay_{unique}",
         topics=lane.topics,
+        compare_with=lane.schema,
     )
     assert result.events == len(events) + 25 and result.invalid == 2
-    diff = await differences(settings.database_url, lane.schema, f"replay_{unique}")
-    assert diff == dict.fromkeys(diff, 0)
+    diff = result.differences
+    assert diff is not None and diff == dict.fromkeys(diff, 0) and result.equal
     conn = await asyncpg.connect(settings.database_url)
     try:
         counts = {t: await conn.fetchval(f"SELECT count(*) FROM {lane.schema}.{t}") for t in diff}
