@@ -1,7 +1,8 @@
 """Request-clock benchmark: the worker's deadline index and sweep (domain.clock.index and
 domain.clock.requests, the code the worker runs) with 1,000,000 vs 10,000 open requests
-at the same due rate, in real time. Tables are plain dicts here (in the worker they are
-faust tables on RocksDB), so the figures are for the algorithm, not faust's store.
+at the same due rate, in real time. Tables are plain dicts of the same JSON values (in the
+worker they are faust tables on RocksDB), so the figures are for the algorithm, not faust's
+store.
 
     python -m benchmarks.clock [--open 1000000] [--seconds 10]
 """
@@ -14,12 +15,16 @@ import json
 import random
 import time
 import tracemalloc
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from benchmarks.common import report, summary_ms
 from domain.clock import requests
 from domain.clock.index import DeadlineIndex
 from domain.clock.norms import parse
+from domain.clock.schedule import Step
+from domain.clock.state import RequestClock
 
 # ISO terms so due instants are exact at any hour of the day the benchmark runs.
 CATALOGUE = parse(
@@ -36,36 +41,35 @@ DUE_PER_SECOND = 50
 TICK = 0.2
 
 
-def state_for(i: int, opened: datetime) -> dict[str, object]:
-    return {
-        "request_id": f"r{i}",
-        "customer": f"k-{i:032x}",
-        "type": "callback",
-        "subject": "Wmo",
-        "channel": "phone",
-        "department": "KCC",
-        "steps": [["opened", opened.isoformat(), None]],
-        "emitted": [],
-    }
+def state_for(i: int, opened: datetime) -> RequestClock:
+    return RequestClock(
+        request_id=f"r{i}",
+        customer=f"k-{i:032x}",
+        type="callback",
+        subject="Wmo",
+        channel="phone",
+        department="KCC",
+        steps=(Step("opened", opened),),
+        # The warning is 75 % into the term: marked sent so only the breach is measured.
+        emitted=(f"warning|{opened.isoformat()}",),
+    )
 
 
-def build(n_open: int, window: float) -> tuple[dict, DeadlineIndex, float]:  # type: ignore[type-arg]
+def build(n_open: int, window: float) -> tuple[dict[str, Any], DeadlineIndex, float]:
     """n_open requests: most due later this month, then a steady stream due in the window
     (filed last, so the window starts after the build however long it took)."""
     rng = random.Random(1)  # noqa: S311 - test data
-    clocks: dict[str, dict] = {}  # type: ignore[type-arg]
-    index = DeadlineIndex({}, {}, encode=False)
+    clocks: dict[str, Any] = {}
+    buckets: dict[str, Any] = {}
+    cursors: dict[str, Any] = {}
+    index = DeadlineIndex(buckets, cursors, encode=False)
     due_soon = int(window * DUE_PER_SECOND)
 
     def add(i: int, due: float) -> None:
         opened = datetime.fromtimestamp(due, UTC) - timedelta(hours=1)
         state = state_for(i, opened)
-        # The warning is 75 % into the term: mark it sent so only the breach is measured.
-        state["emitted"] = [f"warning|{opened.isoformat()}"]
-        state["indexed"] = index.move(
-            PARTITION, str(state["request_id"]), None, datetime.fromtimestamp(due, UTC)
-        )
-        clocks[str(state["request_id"])] = state
+        indexed = index.move(PARTITION, state.request_id, None, datetime.fromtimestamp(due, UTC))
+        clocks[state.request_id] = replace(state, indexed=indexed).to_json()
 
     for i in range(due_soon, n_open):
         add(i, time.time() + 3600 * rng.uniform(2, 24 * 30))
@@ -85,15 +89,15 @@ def run(n_open: int, window: float) -> dict[str, object]:
         now = time.time()
         current = datetime.fromtimestamp(now, UTC)
         for key in index.due(PARTITION, now):
-            state, out = requests.sweep(clocks[key], current, CTX)
+            state, out = requests.sweep(RequestClock.from_json(clocks[key]), current, CTX)
             for event in out:
                 if event.type.value.endswith("breached.v1"):
                     data = event.data
                     delays.append(time.time() - data.due_at.timestamp())  # type: ignore[attr-defined]
-            state["indexed"] = index.move(
-                PARTITION, key, state.get("indexed"), requests.next_instant(state, CATALOGUE)
+            indexed = index.move(
+                PARTITION, key, state.indexed, requests.next_instant(state, CATALOGUE)
             )
-            clocks[key] = state
+            clocks[key] = replace(state, indexed=indexed).to_json()
             swept += 1
         sweep_cpu += time.perf_counter() - t0
         time.sleep(max(0.0, TICK - (time.perf_counter() - t0)))

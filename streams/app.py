@@ -1,10 +1,12 @@
 """The faust app, built by a factory: topics, tables, a clock timer and one thin agent.
 
 One agent consumes contact events *and* clock ticks, so everything about a partition is
-serialised and every table write happens inside stream iteration on that partition (see
-faust-notes). Ticks are small records a per-worker timer sends to each partition it owns.
-Deadlines are indexed by second ("<partition>|<epoch second>" → request ids), so a sweep
-reads only what is due, whatever the number of open requests.
+serialised, and every table write happens inside stream iteration on that partition (faust
+finds the changelog partition of a write from the event being processed). Ticks are small
+records a per-worker timer sends to each partition it owns. The agent decodes, calls the
+pure step (`domain.worker`), sends what it emits and applies its table writes; deadlines are
+indexed by second ("<partition>|<epoch second>" → clock keys), so a sweep reads only what
+is due, whatever the number of open requests.
 """
 
 from __future__ import annotations
@@ -12,29 +14,18 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import faust
 
-from domain.clock import requests
-from domain.clock.index import DeadlineIndex
+from domain import worker
 from domain.clock.norms import Catalogue
-from domain.clock.schedule import STEP_OF
-from domain.customer import rules as customer_rules
-from domain.customer import view as customer_view
+from domain.overlay import Put, Write
 from schemas.envelope import Envelope, InvalidEvent, decode, encode
-from schemas.events import (
-    ContactRecorded,
-    DeadlineBreached,
-    Direction,
-    DocumentIssued,
-    EventType,
-    Notification,
-    RequestOpened,
-)
+from schemas.events import DeadlineBreached, EventType, Notification
 from schemas.topics import DEADLETTER, EVENTS, NOTIFICATIONS, SIGNALS, TopicSpec
+from services.kafka.deadletter import Consumed, dead_letter_headers
 from services.metrics import (
     CONSUMER_LAG,
     DEADLETTERS,
@@ -50,6 +41,50 @@ TICK_SECONDS = 0.2
 
 
 TABLES = ("customer-view", "request-clock", "deadline-index", "deadline-cursor")
+
+
+class _View:
+    """A faust table (bytes keys) as the worker step reads it (str keys)."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.table.get(key.encode(), default)
+
+
+async def _send(outcome: worker.Outcome, events: Any, signals: Any, notifications: Any) -> None:
+    """Send what a step emits. Sent before the step's writes are applied: a crash in
+    between sends again (the same ids) rather than store that something went out that
+    never did."""
+    for out in outcome.linked:
+        await events.send(key=out.subject.encode(), value=encode(out))
+    for out in outcome.outputs:
+        topic = notifications if out.type is EventType.NOTIFICATION else signals
+        await topic.send(key=out.subject.encode(), value=encode(out))
+        _count(out)
+
+
+def _write(outcome: worker.Outcome, tables: tuple[tuple[Any, str], ...]) -> None:
+    """Apply a step's writes to the faust tables, in order."""
+    for table, name in tables:
+        writes: list[Write] = getattr(outcome, name)
+        for write in writes:
+            if isinstance(write, Put):
+                table[write.key.encode()] = write.value
+            else:
+                table.pop(write.key.encode(), None)
+
+
+def _count(out: Envelope) -> None:
+    """Metrics of an emitted signal or notification."""
+    data = out.data
+    if isinstance(data, DeadlineBreached):
+        DEADLINE_BREACHES.labels(data.request_type.value).inc()
+        delay = (data.detected_at - data.due_at).total_seconds()
+        DETECTION_DELAY.observe(max(0.0, delay))
+    elif isinstance(data, Notification):
+        NOTIFICATIONS_SENT.labels(data.kind.value, data.audience.value).inc()
 
 
 def ticks_topic(app_id: str) -> str:
@@ -135,144 +170,27 @@ def create_app(
     clocks = table("request-clock")  # request id (or doc:<id>) → clock state
     index = table("deadline-index")  # "<partition>|<second>" → [clock keys]
     cursors = table("deadline-cursor")  # "<partition>" → last fully swept second
+    views = worker.Tables(_View(customers), _View(clocks), _View(index), _View(cursors))
 
-    deadlines = DeadlineIndex(index, cursors)
+    tables = ((customers, "customers"), (clocks, "clocks"), (index, "index"), (cursors, "cursors"))
 
-    async def emit(outputs: list[Envelope]) -> None:
-        for out in outputs:
-            topic = notifications if out.type is EventType.NOTIFICATION else signals
-            await topic.send(key=out.subject.encode(), value=encode(out))
-            data = out.data
-            if isinstance(data, DeadlineBreached):
-                DEADLINE_BREACHES.labels(data.request_type.value).inc()
-                delay = (data.detected_at - data.due_at).total_seconds()
-                DETECTION_DELAY.observe(max(0.0, delay))
-            elif isinstance(data, Notification):
-                NOTIFICATIONS_SENT.labels(data.kind.value, data.audience.value).inc()
+    async def apply(outcome: worker.Outcome) -> None:
+        await _send(outcome, events, signals, notifications)
+        _write(outcome, tables)
 
-    def context(customer: str) -> requests.Context:
-        state = customers.get(customer.encode())
-        channel = customer_view.preferred_channel(state) if state else None
-        return requests.Context(catalogue, channel)
-
-    async def save_clock(partition: int, key: str, state: dict[str, Any]) -> None:
-        """Store a clock and move it to the second of its next transition."""
-        if state.get("doc"):
-            when = (
-                None
-                if state.get("emitted")
-                else customer_rules.document_notice_at(
-                    datetime.fromisoformat(state["valid_until"]).date()
-                )
-            )
-        else:
-            when = requests.next_instant(state, catalogue)
-        state = {**state, "indexed": deadlines.move(partition, key, state.get("indexed"), when)}
-        clocks[key.encode()] = state
-
-    def erased(state: dict[str, Any]) -> bool:
-        """Is this clock of a customer's history that an erasure removed?"""
-        customer = state.get("customer")
-        return customer is not None and customer_view.erased_history(
-            customers.get(customer.encode()), state.get("born")
+    async def dead_letter(item: Any, reason: str) -> None:
+        message = item.message
+        headers = message.headers or ()
+        pairs = headers.items() if isinstance(headers, Mapping) else headers
+        consumed = Consumed(
+            message.topic, message.partition, message.offset, item.key, item.value, tuple(pairs)
         )
-
-    async def drop_clock(partition: int, key: str, state: dict[str, Any]) -> None:
-        deadlines.move(partition, key, state.get("indexed"), None)
-        clocks.pop(key.encode(), None)
-
-    async def on_event(partition: int, event: Envelope, offset: int) -> None:
-        key = event.subject.encode()
-        if event.type is EventType.CUSTOMER_ERASED:
-            # Its clocks are dropped as they come up (they are keyed by request, not here).
-            customers[key] = customer_view.erase(offset)
-            return
-        before = customers.get(key)
-        fresh = before is None or event.id not in before.get("recent", [])
-        state, linked = customer_view.apply(before, event)
-        data = event.data
-        outputs: list[Envelope] = []
-        if fresh and isinstance(data, ContactRecorded) and data.direction is Direction.INBOUND:
-            state, repeat = customer_rules.repeat_contact(
-                state, event.subject, data.subject, event.time
-            )
-            outputs += repeat
-        if fresh and event.type is EventType.REQUEST_RESOLVED:
-            rid = data.request_id  # type: ignore[attr-defined]
-            clock_state = clocks.get(rid.encode())
-            if clock_state and not requests.is_early(clock_state):
-                state = customer_rules.note_resolved(state, clock_state["subject"], event.time)
-        customers[key] = state
-        for out in linked:
-            await events.send(key=out.subject.encode(), value=encode(out))
-        if fresh:
-            outputs += await on_request_event(partition, event, offset)
-        await emit(outputs)
-
-    async def on_request_event(partition: int, event: Envelope, offset: int) -> list[Envelope]:
-        data = event.data
-        if isinstance(data, RequestOpened):
-            known = clocks.get(data.request_id.encode())
-            if known is not None and not requests.is_early(known):
-                return []
-            now = datetime.fromtimestamp(clock(), UTC)
-            fresh, out = requests.opened_with(event, known, context(event.subject), now)
-            born = known.get("born", offset) if known else offset
-            await save_clock(partition, data.request_id, {**fresh, "born": born})
-            return out
-        if isinstance(data, DocumentIssued):
-            doc = {
-                "doc": True,
-                "born": offset,
-                "customer": event.subject,
-                "kind": data.document_kind.value,
-                "valid_until": data.valid_until.isoformat(),
-            }
-            doc, out = customer_rules.document_expiring(
-                doc, datetime.fromtimestamp(clock(), UTC), context(event.subject).preferred_channel
-            )
-            await save_clock(partition, f"doc:{event.id}", doc)
-            return out
-        rid: str | None = getattr(data, "request_id", None)
-        state = clocks.get(rid.encode()) if rid else None
-        if rid is None:
-            return []
-        if (state is None or requests.is_early(state)) and event.type in STEP_OF:
-            born = state.get("born", offset) if state else offset
-            early = requests.early(state, event)  # opened has not come yet
-            clocks[rid.encode()] = {**early, "born": born}
-            return []
-        if state is None or requests.is_early(state):
-            return []
-        if erased(state):
-            await drop_clock(partition, rid, state)
-            return []
-        if isinstance(data, ContactRecorded):
-            if data.direction is Direction.OUTBOUND:
-                await save_clock(partition, rid, requests.touch(state, event.time))
-            return []
-        now = datetime.fromtimestamp(clock(), UTC)
-        state, out = requests.on_event(state, event, context(state["customer"]), now)
-        await save_clock(partition, rid, state)
-        return out
-
-    async def on_tick(partition: int) -> None:
-        now = clock()
-        current = datetime.fromtimestamp(now, UTC)
-        for key in deadlines.due(partition, now):
-            state = clocks.get(key.encode())
-            if state is None:
-                continue
-            if erased(state):
-                await drop_clock(partition, key, state)
-                continue
-            ctx = context(state["customer"])
-            if state.get("doc"):
-                state, out = customer_rules.document_expiring(state, current, ctx.preferred_channel)
-            else:
-                state, out = requests.sweep(state, current, ctx)
-            await emit(out)  # ids are deterministic: a repeat after a crash is harmless
-            await save_clock(partition, key, state)
+        await deadletters.send(
+            key=item.key,
+            value=item.value or b"",
+            headers=list(dead_letter_headers(consumed, reason, "worker")),
+        )
+        DEADLETTERS.labels("worker").inc()
 
     # concurrency=1: with more, faust can commit past an event still in flight (#606).
     @app.agent(inputs, concurrency=1)
@@ -280,26 +198,17 @@ def create_app(
         async for item in stream.events():
             message = item.message
             if message.topic == ticks_name:
-                await on_tick(message.partition)
+                await apply(worker.on_tick(views, catalogue, message.partition, clock()))
                 continue
             try:
                 event = decode(item.value or b"")
             except InvalidEvent as exc:
-                await deadletters.send(
-                    key=item.key,
-                    value=item.value or b"",
-                    headers=[
-                        ("error.reason", exc.reason[:2000].encode()),
-                        ("error.source", b"worker"),
-                        (
-                            "error.origin",
-                            f"{message.topic}[{message.partition}]@{message.offset}".encode(),
-                        ),
-                    ],
-                )
-                DEADLETTERS.labels("worker").inc()
+                await dead_letter(item, exc.reason)
                 continue
-            await on_event(message.partition, event, message.offset)
+            step = worker.on_event(
+                views, catalogue, message.partition, message.offset, event, clock()
+            )
+            await apply(step)
             EVENTS_PROCESSED.labels(event.type.value).inc()
             EVENT_LAG.observe(max(0.0, time.time() - event.time.timestamp()))
 

@@ -2,26 +2,32 @@
 
 Keys are "<partition>|<epoch second>", so a sweep of one partition reads only the buckets
 between its cursor and now: the cost grows with what is due, not with what is open. Works
-on any mutable mapping: faust tables in the worker, dicts in tests and benchmarks.
+on any mapping with the operations of `Table`: the worker step's overlays of its faust
+tables, dicts in tests and benchmarks.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 MAX_CATCH_UP = 7 * 24 * 3600  # after a long outage, sweep at most a week of seconds
 
 
+class Table(Protocol):
+    """The mapping operations the index uses (a dict, a faust table, a step's overlay)."""
+
+    def get(self, key: Any, default: Any = None, /) -> Any: ...
+    def __setitem__(self, key: Any, value: Any, /) -> None: ...
+    def __delitem__(self, key: Any, /) -> None: ...
+    def __contains__(self, key: object, /) -> bool: ...
+    def pop(self, key: Any, default: Any, /) -> Any: ...
+
+
 class DeadlineIndex:
-    def __init__(
-        self,
-        buckets: MutableMapping[Any, Any],
-        cursors: MutableMapping[Any, Any],
-        encode: bool = True,
-    ) -> None:
+    def __init__(self, buckets: Table, cursors: Table, encode: bool = True) -> None:
         self.buckets, self.cursors = buckets, cursors
         self.encode = encode  # faust tables here have bytes keys; dicts may use str keys
         # partition → the `now` second of the sweep in progress (memory only: a sweep cut

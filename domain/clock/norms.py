@@ -1,4 +1,4 @@
-"""The service-norm catalogue (deploy/config/service-norms.toml, contract.md §5).
+"""The service-norm catalogue (deploy/config/service-norms.toml, described in docs/clock.md).
 
 A norm per request type, optionally overridden per subject or per channel; validation
 errors name the file, the table and the key, so whoever edits the file can fix it.

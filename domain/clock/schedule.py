@@ -1,11 +1,6 @@
-"""A request's clock: due, warning, escalation and interim-update instants from its norm
-and its history. Pure: the calendar and the history come in, instants go out.
-
-- opened / reopened: a fresh term starts (a reopened request gets a full new term);
-- suspended: the clock stops (Awb 4:15); resumed: the remaining term continues;
-- extended: the deadline moves by the extension (calendar time);
-- answered / resolved / withdrawn: the clock ends;
-- acknowledged, interim updates and outbound contacts reset the interim-update timer.
+"""Term arithmetic of a request's clock and the steps it is made of. Pure: the calendar
+and the term come in, instants go out. The fold of a request's steps into its status and
+instants is `domain.clock.lifecycle`.
 """
 
 from __future__ import annotations
@@ -14,10 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from domain.clock.calendar import IsoDuration, WorkCalendar
-from domain.clock.norms import Norm, Term
+from domain.clock.norms import Term
 from schemas.events import EventType
 
-OPEN, SUSPENDED, CLOSED = "open", "suspended", "closed"
 STEP_OF: dict[EventType, str] = {
     EventType.REQUEST_OPENED: "opened",
     EventType.REQUEST_ACKNOWLEDGED: "acknowledged",
@@ -45,21 +39,10 @@ class Step:
     extension: str | None = None
 
 
-@dataclass(frozen=True)
-class Schedule:
-    status: str
-    opened_at: datetime
-    due_at: datetime | None  # None while suspended: the clock is stopped
-    warn_at: datetime | None
-    escalate_at: datetime | None
-    interim_due_at: datetime | None
-    acknowledge_due_at: datetime | None
-    closed_at: datetime | None
-
-
 def add_term(
     calendar: WorkCalendar, start: datetime, term: Term, fraction: float = 1.0
 ) -> datetime:
+    """`start` plus `fraction` of `term`, in the term's own measure (work or calendar time)."""
     if term.is_work_time:
         return calendar.add_work_seconds(start, term.work_seconds(calendar) * fraction)
     assert term.duration is not None
@@ -69,77 +52,24 @@ def add_term(
     return start + (end - start) * fraction
 
 
-class _Running:
+class Remaining:
     """The remaining term while the clock is stopped, in the term's own measure."""
 
     def __init__(self, calendar: WorkCalendar, term: Term) -> None:
         self.calendar, self.term = calendar, term
 
     def remaining(self, at: datetime, target: datetime) -> float:
+        """What is left at `at` of the term that ends at `target`."""
         if self.term.is_work_time:
             return self.calendar.work_seconds_between(at, target)
         return max(0.0, (target - at).total_seconds())
 
     def resume(self, at: datetime, remaining: float, final: bool) -> datetime:
+        """The instant `remaining` after `at`; the final (due) instant of a term counted in
+        days never falls on a closed day (Atw: it moves to the next workday)."""
         if self.term.is_work_time:
             return self.calendar.add_work_seconds(at, remaining)
         end = at + timedelta(seconds=remaining)
         if final and self.term.duration and self.term.duration.has_days:
-            return self.calendar.add_calendar(end, IsoDuration())  # Atw: closed day → next
+            return self.calendar.add_calendar(end, IsoDuration())
         return end
-
-
-def schedule(norm: Norm, calendar: WorkCalendar, steps: list[Step]) -> Schedule:
-    """Fold the request's history (in time order) into its current schedule."""
-    if not steps or steps[0].kind != "opened":
-        raise ValueError("a request's history starts with 'opened'")
-    clock = _Running(calendar, norm.term)
-    opened = steps[0].at
-    status, due, warn = OPEN, None, None
-    frozen_due = frozen_warn = 0.0
-    pending_extensions: list[IsoDuration] = []
-    last_touch = opened
-    acknowledged = closed_at = None
-    for step in steps:
-        if step.kind in ("opened", "reopened"):
-            status, closed_at, last_touch = OPEN, None, step.at
-            due = add_term(calendar, step.at, norm.term)
-            warn = add_term(calendar, step.at, norm.term, norm.warn_at)
-        elif step.kind == "suspended" and status == OPEN and due and warn:
-            frozen_due = clock.remaining(step.at, due)
-            frozen_warn = clock.remaining(step.at, warn)
-            status, due, warn = SUSPENDED, None, None
-        elif step.kind == "resumed" and status == SUSPENDED:
-            status = OPEN
-            due = clock.resume(step.at, frozen_due, final=True)
-            warn = clock.resume(step.at, frozen_warn, final=False) if frozen_warn else step.at
-            for extension in pending_extensions:
-                due = calendar.add_calendar(due, extension)
-            pending_extensions = []
-        elif step.kind == "extended" and step.extension:
-            extension = IsoDuration.parse(step.extension)
-            if status == OPEN and due:
-                due = calendar.add_calendar(due, extension)
-            elif status == SUSPENDED:
-                pending_extensions.append(extension)
-        elif step.kind in CLOSING and status != CLOSED:
-            status, closed_at = CLOSED, step.at
-        elif step.kind in TOUCHING:
-            last_touch = max(last_touch, step.at)
-            if step.kind == "acknowledged" and acknowledged is None:
-                acknowledged = step.at
-    running = status == OPEN and due is not None
-    return Schedule(
-        status=status,
-        opened_at=opened,
-        due_at=due if status != CLOSED else None,
-        warn_at=warn if running else None,
-        escalate_at=add_term(calendar, due, norm.escalate_after) if running and due else None,
-        interim_due_at=add_term(calendar, last_touch, norm.interim_every) if running else None,
-        acknowledge_due_at=(
-            add_term(calendar, opened, norm.acknowledge_within)
-            if norm.acknowledge_within and acknowledged is None and status != CLOSED
-            else None
-        ),
-        closed_at=closed_at,
-    )

@@ -3,13 +3,16 @@ one subject, and documents that are about to expire."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from domain.clock.calendar import AMSTERDAM
 from domain.clock.requests import notification
+from domain.clock.state import DocumentClock
 from domain.messages import DOCUMENTS, text
 from schemas.envelope import Envelope
-from schemas.events import Audience, NotificationKind
+from schemas.events import Audience, DocumentIssued, NotificationKind
 
 REPEAT_WINDOW = timedelta(days=14)
 REPEAT_COUNT = 3
@@ -55,30 +58,40 @@ def note_resolved(state: dict[str, Any], subject: str, at: datetime) -> dict[str
 
 
 def document_notice_at(valid_until: date) -> datetime:
-    from domain.clock.calendar import AMSTERDAM
-
+    """The start of the day six weeks before the document expires (Amsterdam time)."""
     return datetime.combine(valid_until - DOCUMENT_NOTICE, datetime.min.time(), AMSTERDAM)
 
 
+def document_issued(customer: str, data: DocumentIssued, born: int) -> DocumentClock:
+    """The clock of a newly issued document, begun at offset `born` of the customer's
+    partition."""
+    return DocumentClock(customer, data.document_kind.value, data.valid_until, born=born)
+
+
+def document_next_instant(doc: DocumentClock) -> datetime | None:
+    """When the document next needs the clock (None: the notice went out)."""
+    return None if doc.emitted else document_notice_at(doc.valid_until)
+
+
 def document_expiring(
-    doc: dict[str, Any], now: datetime, channel: str | None
-) -> tuple[dict[str, Any], list[Envelope]]:
+    doc: DocumentClock, now: datetime, channel: str | None
+) -> tuple[DocumentClock, list[Envelope]]:
     """Tell the customer, once, when a document is within six weeks of expiring."""
-    valid_until = date.fromisoformat(doc["valid_until"])
-    if doc.get("emitted") or now < document_notice_at(valid_until):
+    valid_until = doc.valid_until
+    if doc.emitted or now < document_notice_at(valid_until):
         return doc, []
     message = text(
         "document-expiring",
         "customer",
-        document=DOCUMENTS.get(doc["kind"], doc["kind"]),
+        document=DOCUMENTS.get(doc.kind, doc.kind),
         valid_until=valid_until.strftime("%d-%m-%Y"),
     )
-    return {**doc, "emitted": True}, [
+    return replace(doc, emitted=True), [
         notification(
-            doc["customer"],
+            doc.customer,
             NotificationKind.DOCUMENT_EXPIRING,
             Audience.CUSTOMER,
-            f"{doc['customer']}|{doc['kind']}|{doc['valid_until']}",
+            f"{doc.customer}|{doc.kind}|{valid_until.isoformat()}",
             now,
             message,
             channel=channel,

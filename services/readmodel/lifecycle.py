@@ -1,81 +1,23 @@
-"""Due instants and lifecycle in the read model, from each request's history as the projector
-stored it: the same pure clock the stream runs. A closed request keeps the due instant it
-had when it was closed (what "answered within norm" is measured against).
-
-Both are folded from the whole history in time order, so the order in which the events
-arrived does not matter: channel systems retry calls independently, and an answer can reach
-Kafka before the question it answers."""
+"""Status, lifecycle times and due instants in the read model, from each request's history
+as the projector stored it: the fold the worker's clock runs (`domain.clock.lifecycle`),
+so the read model and the clock never disagree. A closed request keeps the due instant it
+had when it was closed (what "answered within norm" is measured against); the order in
+which the events arrived does not matter."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
 
 import asyncpg
 
+from domain.clock.lifecycle import fold
 from domain.clock.norms import Catalogue
-from domain.clock.schedule import CLOSING, STEP_OF, Step, schedule
+from domain.clock.schedule import STEP_OF, Step
 from schemas.events import EventType
 
 
-def due_at(
-    catalogue: Catalogue, request_type: str, subject: str, channel: str, steps: list[Step]
-) -> datetime | None:
-    if not steps or steps[0].kind != "opened":
-        return None
-    norm = catalogue.lookup(request_type, subject, channel)
-    closing = next(
-        (
-            i
-            for i, s in enumerate(steps)
-            if s.kind in CLOSING and not any(t.kind == "reopened" for t in steps[i:])
-        ),
-        None,
-    )
-    return schedule(norm, catalogue.calendar, steps[:closing] if closing else steps).due_at
-
-
-# Step kind → (new status, the statuses it may come from, what it stamps).
-MOVES: dict[str, tuple[str, frozenset[str], str | None]] = {
-    "answered": ("answered", frozenset({"open", "suspended"}), "answered"),
-    "resolved": ("resolved", frozenset({"open", "suspended", "answered"}), "closed"),
-    "withdrawn": ("withdrawn", frozenset({"open", "suspended", "answered"}), "closed"),
-    "reopened": ("open", frozenset({"answered", "resolved", "withdrawn"}), "reopened"),
-    "suspended": ("suspended", frozenset({"open"}), None),
-    "resumed": ("open", frozenset({"suspended"}), None),
-}
-
-
-@dataclass(frozen=True)
-class Lifecycle:
-    status: str
-    acknowledged_at: datetime | None
-    answered_at: datetime | None
-    closed_at: datetime | None
-    changed_at: datetime | None  # the last step that changed any of the above
-
-
-def lifecycle(steps: list[Step]) -> Lifecycle:
-    """Status and timestamps of a request from its steps (sorted by time)."""
-    status, acknowledged, answered, closed, changed = "open", None, None, None, None
-    for step in steps:
-        if step.kind == "acknowledged":
-            acknowledged, changed = acknowledged or step.at, step.at
-        move = MOVES.get(step.kind)
-        if move is None or status not in move[1]:
-            continue  # a repeated or impossible step changes nothing
-        status, stamp, changed = move[0], move[2], step.at
-        if stamp == "answered":
-            answered = closed = step.at
-        elif stamp == "closed":
-            closed = step.at
-        elif stamp == "reopened":
-            answered = closed = None
-    return Lifecycle(status, acknowledged, answered, closed, changed)
-
-
 async def refresh(conn: asyncpg.Connection, catalogue: Catalogue, ids: Iterable[str]) -> None:
+    """Recompute status, times and due instant of the requests `ids` from their history."""
     ids = sorted(set(ids))
     if not ids:
         return
@@ -95,13 +37,13 @@ async def refresh(conn: asyncpg.Connection, catalogue: Catalogue, ids: Iterable[
         if kind:
             entry[1].append(Step(kind, row["occurred_at"], row["extension"]))
     updates = []
-    for rid, (meta, steps) in per_request.items():
-        life = lifecycle(steps)
-        due = due_at(catalogue, *meta, steps)
+    for rid, ((request_type, subject, channel), steps) in per_request.items():
+        norm = catalogue.lookup(request_type, subject, channel)
+        life = fold(norm, catalogue.calendar, steps)
         updates.append(
             (
                 rid,
-                due,
+                life.due_at,
                 life.status,
                 life.acknowledged_at,
                 life.answered_at,

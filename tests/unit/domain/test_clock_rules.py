@@ -6,6 +6,7 @@ from pathlib import Path
 from domain.clock import requests
 from domain.clock.calendar import AMSTERDAM
 from domain.clock.norms import load
+from domain.clock.state import DocumentClock, RequestClock
 from domain.customer import rules as customer_rules
 from schemas.envelope import new_event
 from schemas.events import EventType, RequestAnswered, RequestOpened, RequestResolved
@@ -16,7 +17,7 @@ KEY = "k-" + "a" * 32
 OPENED = datetime(2026, 11, 30, 9, tzinfo=AMSTERDAM)  # Monday 09:00: due Wednesday 09:00
 
 
-def callback() -> dict:  # type: ignore[type-arg]
+def callback() -> RequestClock:
     return requests.opened(opening())
 
 
@@ -161,7 +162,7 @@ def test_repeat_contact_needs_three_within_14_days_and_fires_once() -> None:
 
 
 def test_document_expiring_six_weeks_before() -> None:
-    doc = {"doc": True, "customer": KEY, "kind": "passport", "valid_until": "2027-03-01"}
+    doc = DocumentClock(KEY, "passport", date(2027, 3, 1), born=4)
     notice = customer_rules.document_notice_at(date(2027, 3, 1))
     assert notice.date() == date(2027, 1, 18)
     _, early = customer_rules.document_expiring(doc, notice - timedelta(days=1), "web")

@@ -1,4 +1,5 @@
-"""A request's schedule from its norm and history: real dates and properties."""
+"""A request's clock instants from its norm and history (the lifecycle fold): real dates and
+properties."""
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -7,8 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.clock.calendar import AMSTERDAM
+from domain.clock.lifecycle import fold
 from domain.clock.norms import load
-from domain.clock.schedule import Step, schedule
+from domain.clock.schedule import Step
 
 CATALOGUE = load(Path(__file__).parents[3] / "deploy" / "config" / "service-norms.toml")
 CAL = CATALOGUE.calendar
@@ -21,7 +23,7 @@ def ams(*args: int) -> datetime:
 
 
 def test_callback_opened_before_koningsdag() -> None:
-    s = schedule(CALLBACK, CAL, [Step("opened", ams(2026, 4, 24, 15))])
+    s = fold(CALLBACK, CAL, [Step("opened", ams(2026, 4, 24, 15))])
     assert s.due_at == ams(2026, 4, 29, 15)
     assert s.warn_at == ams(2026, 4, 29, 10, 45)  # 75 % of 17 workhours
     assert s.escalate_at == ams(2026, 4, 30, 15)
@@ -29,10 +31,12 @@ def test_callback_opened_before_koningsdag() -> None:
 
 
 def test_answered_closes_the_clock() -> None:
-    s = schedule(
+    s = fold(
         CALLBACK, CAL, [Step("opened", ams(2026, 4, 24, 15)), Step("answered", ams(2026, 4, 28, 9))]
     )
-    assert s.status == "closed" and s.due_at is None and s.closed_at == ams(2026, 4, 28, 9)
+    assert s.status == "answered" and s.closed_at == ams(2026, 4, 28, 9)
+    assert not s.running and s.warn_at is s.escalate_at is s.interim_due_at is None
+    assert s.due_at == ams(2026, 4, 29, 15)  # kept: what "answered in time" is measured against
 
 
 def test_suspension_stops_the_clock_and_resumption_continues_it() -> None:
@@ -40,18 +44,18 @@ def test_suspension_stops_the_clock_and_resumption_continues_it() -> None:
         Step("opened", ams(2026, 11, 30, 9)),  # Monday 09:00, due Wednesday 09:00
         Step("suspended", ams(2026, 11, 30, 13)),
     ]
-    suspended = schedule(CALLBACK, CAL, steps)
+    suspended = fold(CALLBACK, CAL, steps)
     assert suspended.status == "suspended" and suspended.due_at is None
-    resumed = schedule(CALLBACK, CAL, [*steps, Step("resumed", ams(2026, 12, 2, 9))])
+    resumed = fold(CALLBACK, CAL, [*steps, Step("resumed", ams(2026, 12, 2, 9))])
     # 4 of 17 workhours used; 13 left from Wednesday 09:00 → Thursday 13:30.
     assert resumed.due_at == ams(2026, 12, 3, 13, 30)
 
 
 def test_complaint_extension_and_acknowledgement() -> None:
     opened = [Step("opened", ams(2026, 4, 24, 15))]
-    assert schedule(COMPLAINT, CAL, opened).due_at == ams(2026, 6, 5, 15)
-    assert schedule(COMPLAINT, CAL, opened).acknowledge_due_at == ams(2026, 5, 4, 15)
-    extended = schedule(
+    assert fold(COMPLAINT, CAL, opened).due_at == ams(2026, 6, 5, 15)
+    assert fold(COMPLAINT, CAL, opened).acknowledge_due_at == ams(2026, 5, 4, 15)
+    extended = fold(
         COMPLAINT,
         CAL,
         [
@@ -65,7 +69,7 @@ def test_complaint_extension_and_acknowledgement() -> None:
 
 
 def test_reopened_request_gets_a_fresh_term() -> None:
-    s = schedule(
+    s = fold(
         CALLBACK,
         CAL,
         [
@@ -80,7 +84,7 @@ def test_reopened_request_gets_a_fresh_term() -> None:
 
 def test_interim_timer_restarts_on_outbound_contact() -> None:
     steps = [Step("opened", ams(2026, 11, 2, 9)), Step("outbound", ams(2026, 11, 5, 9))]
-    assert schedule(CALLBACK, CAL, steps).interim_due_at == ams(2026, 11, 12, 9)
+    assert fold(CALLBACK, CAL, steps).interim_due_at == ams(2026, 11, 12, 9)
 
 
 opened_at = st.datetimes(
@@ -90,7 +94,7 @@ opened_at = st.datetimes(
 
 @given(opened_at, st.sampled_from(["callback", "question", "report", "complaint", "application"]))
 def test_due_is_never_before_opened_and_warning_comes_first(at: datetime, rtype: str) -> None:
-    s = schedule(CATALOGUE.lookup(rtype), CAL, [Step("opened", at)])
+    s = fold(CATALOGUE.lookup(rtype), CAL, [Step("opened", at)])
     assert s.due_at is not None and s.warn_at is not None and s.escalate_at is not None
     assert at < s.warn_at < s.due_at < s.escalate_at
     assert CAL.is_workday(s.due_at.astimezone(AMSTERDAM).date())
@@ -100,12 +104,12 @@ def test_due_is_never_before_opened_and_warning_comes_first(at: datetime, rtype:
 def test_suspending_for_d_never_brings_due_earlier(
     at: datetime, after_h: float, days: float
 ) -> None:
-    plain = schedule(CALLBACK, CAL, [Step("opened", at)])
+    plain = fold(CALLBACK, CAL, [Step("opened", at)])
     assert plain.due_at is not None
     suspend = at + timedelta(hours=after_h)
     if suspend >= plain.due_at:
         return
-    resumed = schedule(
+    resumed = fold(
         CALLBACK,
         CAL,
         [

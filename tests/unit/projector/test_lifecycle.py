@@ -1,11 +1,19 @@
-"""A request's status in the read model does not depend on the order its events arrived."""
+"""A request's status in the read model does not depend on the order its events arrived.
+The read model folds its history with `domain.clock.lifecycle.fold`, as the clock does."""
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from domain.clock.lifecycle import Lifecycle, fold
+from domain.clock.norms import load
 from domain.clock.schedule import Step
-from services.readmodel.lifecycle import lifecycle
 
 T0 = datetime(2026, 11, 30, 9, tzinfo=UTC)
+CATALOGUE = load(Path(__file__).parents[3] / "deploy" / "config" / "service-norms.toml")
+
+
+def lifecycle(steps: list[Step]) -> Lifecycle:
+    return fold(CATALOGUE.lookup("question"), CATALOGUE.calendar, steps)
 
 
 def step(kind: str, minutes: int) -> Step:
