@@ -23,8 +23,8 @@ from benchmarks.common import report, summary_ms
 from domain.clock import requests
 from domain.clock.index import DeadlineIndex
 from domain.clock.norms import parse
-from domain.clock.schedule import Step
 from domain.clock.state import RequestClock
+from domain.clock.terms import Step
 
 # ISO terms so due instants are exact at any hour of the day the benchmark runs.
 CATALOGUE = parse(

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.clock.norms import Catalogue
-from domain.clock.schedule import add_term
+from domain.clock.terms import add_term
 
 
 @dataclass(frozen=True)

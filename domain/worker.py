@@ -27,8 +27,8 @@ from datetime import UTC, datetime
 from domain.clock import requests
 from domain.clock.index import DeadlineIndex
 from domain.clock.norms import Catalogue
-from domain.clock.schedule import STEP_OF
 from domain.clock.state import ClockState, DocumentClock, EarlySteps, RequestClock, load
+from domain.clock.terms import STEP_OF
 from domain.customer import rules as customer_rules
 from domain.customer import view as customer_view
 from domain.overlay import Overlay, Readable, Write

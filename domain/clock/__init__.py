@@ -1,2 +1,2 @@
-"""The request clock: service norms, Dutch working time, the deadline schedule, the request
+"""The request clock: service norms, Dutch working time, term arithmetic, the request
 lifecycle and what the clock emits (all pure)."""

@@ -38,7 +38,7 @@ from datetime import datetime
 
 from domain.clock.calendar import IsoDuration, WorkCalendar
 from domain.clock.norms import Norm
-from domain.clock.schedule import TOUCHING, Remaining, Step, add_term
+from domain.clock.terms import TOUCHING, Remaining, Step, add_term
 
 OPEN, SUSPENDED = "open", "suspended"
 ANSWERED, RESOLVED, WITHDRAWN = "answered", "resolved", "withdrawn"

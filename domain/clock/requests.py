@@ -15,8 +15,8 @@ from datetime import datetime
 from domain.clock.calendar import AMSTERDAM
 from domain.clock.lifecycle import OPEN, Lifecycle, fold
 from domain.clock.norms import Catalogue, Norm
-from domain.clock.schedule import STEP_OF, Step, add_term
 from domain.clock.state import EarlySteps, RequestClock
+from domain.clock.terms import STEP_OF, Step, add_term
 from domain.messages import text
 from schemas.envelope import Envelope, new_event
 from schemas.events import (

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from domain.clock.schedule import Step
+from domain.clock.terms import Step
 
 
 def _steps(raw: list[list[Any]]) -> tuple[Step, ...]:

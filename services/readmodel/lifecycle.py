@@ -12,7 +12,7 @@ import asyncpg
 
 from domain.clock.lifecycle import fold
 from domain.clock.norms import Catalogue
-from domain.clock.schedule import STEP_OF, Step
+from domain.clock.terms import STEP_OF, Step
 from schemas.events import EventType
 
 

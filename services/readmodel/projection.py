@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from domain.clock.schedule import STEP_OF
+from domain.clock.terms import STEP_OF
 from schemas.envelope import Envelope
 from schemas.events import (
     AccessLogged,

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from domain.clock.calendar import AMSTERDAM
 from domain.clock.lifecycle import fold
 from domain.clock.norms import load
-from domain.clock.schedule import Step
+from domain.clock.terms import Step
 
 CATALOGUE = load(Path(__file__).parents[3] / "deploy" / "config" / "service-norms.toml")
 CAL = CATALOGUE.calendar

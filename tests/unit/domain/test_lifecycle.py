@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from domain.clock import requests
 from domain.clock.lifecycle import CLOSED, ORDER, fold
 from domain.clock.norms import load
-from domain.clock.schedule import Step
 from domain.clock.state import RequestClock
+from domain.clock.terms import Step
 
 CATALOGUE = load(Path(__file__).parents[3] / "deploy" / "config" / "service-norms.toml")
 CAL = CATALOGUE.calendar

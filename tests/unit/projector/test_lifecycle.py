@@ -6,7 +6,7 @@ from pathlib import Path
 
 from domain.clock.lifecycle import Lifecycle, fold
 from domain.clock.norms import load
-from domain.clock.schedule import Step
+from domain.clock.terms import Step
 
 T0 = datetime(2026, 11, 30, 9, tzinfo=UTC)
 CATALOGUE = load(Path(__file__).parents[3] / "deploy" / "config" / "service-norms.toml")

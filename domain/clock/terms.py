@@ -1,4 +1,4 @@
-"""Term arithmetic of a request's clock and the steps it is made of. Pure: the calendar
+"""The steps a request's clock is made of, and term arithmetic. Pure: the calendar
 and the term come in, instants go out. The fold of a request's steps into its status and
 instants is `domain.clock.lifecycle`.
 """
