@@ -12,7 +12,9 @@ from services.settings import Settings
 
 
 def test_three_nodes_take_every_second_port_from_the_first(tmp_path: Path) -> None:
-    settings = Settings(kafka_bootstrap="127.0.0.1:9092", local_dir=tmp_path)
+    settings = Settings(
+        kafka_bootstrap="127.0.0.1:9092", kafka_controller_port=9093, local_dir=tmp_path
+    )
     assert node_ports(settings, 3) == [(9092, 9093), (9094, 9095), (9096, 9097)]
     assert LocalKafka(settings, 3).bootstrap == "127.0.0.1:9092,127.0.0.1:9094,127.0.0.1:9096"
 
@@ -27,7 +29,10 @@ def test_a_bootstrap_list_naming_every_node_fixes_their_ports(tmp_path: Path) ->
 
 
 def test_node_configs_share_the_voters_and_replicate_three_times(tmp_path: Path) -> None:
-    kafka = LocalKafka(Settings(local_dir=tmp_path), 3)
+    settings = Settings(
+        kafka_bootstrap="127.0.0.1:9092", kafka_controller_port=9093, local_dir=tmp_path
+    )
+    kafka = LocalKafka(settings, 3)
     for node in kafka.nodes:
         kafka._write_config(node)
     texts = [n.config.read_text() for n in kafka.nodes]
