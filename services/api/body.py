@@ -1,4 +1,7 @@
-"""Reading request bodies safely: content type first, then a size limit while streaming."""
+"""Reading request bodies safely: content type first, then a size limit while streaming.
+
+The limits middleware (services/api/limits.py) has already refused bodies over the route's
+limit and deep JSON; the checks here keep a handler safe on its own."""
 
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ def _too_large(size: int, limit: int) -> Problem:
         "Payload too large",
         f"the body is over the limit of {limit} bytes (got at least {size}); "
         "split the input or ask the operator to raise the limit",
+        limit_bytes=limit,
     )
 
 
@@ -48,6 +52,9 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         value = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise Problem(400, "Malformed JSON", f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        # services/api/limits.py refuses deep JSON before it gets here; this is the backstop.
+        raise Problem(400, "JSON nested too deeply", "the JSON body nests too deeply") from None
     if not isinstance(value, dict):
         raise Problem(
             422,
