@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import secrets
-import tempfile
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The checkout root: `.local/` (stack data, generated secrets) lives beside pyproject.toml.
@@ -28,19 +25,7 @@ class Settings(BaseSettings):
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_controller_port: int = Field(9093, ge=1, le=65535)
-    # Kafka client security (services/kafka/client.py): PLAINTEXT, or TLS plus SCRAM-SHA-512.
-    # Unset username/password/CA fall back to the local secure stack's files (`dev up --secure`).
-    kafka_security_protocol: Literal["PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    kafka_sasl_username: str | None = None
-    kafka_sasl_password: str | None = None
-    kafka_sasl_password_file: Path | None = None
-    kafka_ca_file: Path | None = None
-    # The owner's URL: migrations, replay, and every process without its own URL below.
     database_url: str = "postgresql://contactmoment@127.0.0.1:5432/contactmoment"
-    # One least-privileged role per process kind (0005_roles.sql); each defaults to the above.
-    api_database_url: str | None = None
-    projector_database_url: str | None = None
-    privacy_database_url: str | None = None
     # Every server binds here. Loopback by default; a container image sets 0.0.0.0 so its
     # platform can route and probe it (deploy/container/).
     bind_host: str = "127.0.0.1"
@@ -58,13 +43,6 @@ class Settings(BaseSettings):
     # Sites that may post a resident token to /ui/mijn/login (the portal), comma-separated
     # origins such as https://mijn.bergenopzoom.nl; a post from any other site is refused.
     portal_origins: str = ""
-    # The page cookies are `Secure` with the `__Host-` prefix; `make run` and the test
-    # harness set this for plain http on localhost (a browser drops Secure cookies there).
-    insecure_cookies: bool = False
-    # The origin browsers reach the pages at (https://contact.example.nl), when a proxy in
-    # front changes the scheme or host; posts to /ui must come from it. Default: the
-    # scheme and Host of the request itself.
-    public_origin: str = ""
     pseudonym_key: str | None = None
     master_key: str | None = None  # wraps the per-customer data keys (services/privacy/)
     text_retention_days: int = Field(730, ge=1, le=36500)
@@ -79,22 +57,6 @@ class Settings(BaseSettings):
     max_json_depth: int = Field(32, ge=4, le=512)
     login_attempts_per_minute: int = Field(10, ge=1, le=100_000)
     searches_per_minute: int = Field(60, ge=1, le=100_000)
-    # E-mail, checked before a parse (services/ingest/mail_limits.py), parsed in worker
-    # processes under a deadline; the Date header is believed only this close to receipt.
-    email_max_header_bytes: int = Field(64 * 1024, ge=1024)
-    email_max_recipients: int = Field(100, ge=1)
-    email_max_parts: int = Field(100, ge=1)
-    email_max_depth: int = Field(10, ge=1, le=100)
-    email_parse_timeout_seconds: float = Field(10.0, gt=0, le=300)
-    email_parse_workers: int = Field(2, ge=1, le=32)
-    email_date_skew_seconds: int = Field(86_400, ge=0)
-    # SMTP ingress: AUTH against a file of scrypt-hashed passwords, over TLS (STARTTLS, or
-    # implicit TLS when set); the API refuses to start SMTP without all three files.
-    smtp_users_file: Path | None = None
-    smtp_tls_cert: Path | None = None
-    smtp_tls_key: Path | None = None
-    smtp_implicit_tls: bool = False
-    smtp_max_sessions: int = Field(20, ge=1, le=10_000)
 
     @field_validator("kafka_bootstrap")
     @classmethod
@@ -105,20 +67,12 @@ class Settings(BaseSettings):
                 raise ValueError(f"expected host:port[,host:port…], got {value!r}")
         return value
 
-    @field_validator(
-        "database_url", "api_database_url", "projector_database_url", "privacy_database_url"
-    )
+    @field_validator("database_url")
     @classmethod
-    def _database_url_is_postgres(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
+    def _database_url_is_postgres(cls, value: str) -> str:
         parts = urlsplit(value)
         if parts.scheme not in ("postgresql", "postgres") or not parts.hostname:
-            # Not the value itself: a URL can carry a password.
-            raise ValueError(
-                "expected postgresql://user@host:port/db, got scheme "
-                f"{parts.scheme!r} and host {parts.hostname!r}"
-            )
+            raise ValueError(f"expected postgresql://user@host:port/db, got {value!r}")
         return value
 
     @field_validator("pseudonym_key", "master_key")
@@ -128,39 +82,7 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 16 characters of secret key material")
         return value
 
-    @field_validator("kafka_sasl_password_file", "kafka_ca_file")
-    @classmethod
-    def _file_is_readable(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError(f"{value} is not a readable file")
-        return value
-
-    @model_validator(mode="after")
-    def _kafka_security_is_whole(self) -> Settings:
-        sasl = self.kafka_security_protocol == "SASL_SSL"
-        if not sasl and (self.kafka_sasl_username or self.kafka_sasl_password):
-            raise ValueError(
-                "CONTACTMOMENT_KAFKA_SASL_USERNAME/PASSWORD are set but "
-                "CONTACTMOMENT_KAFKA_SECURITY_PROTOCOL is PLAINTEXT: set it to SASL_SSL"
-            )
-        if self.kafka_sasl_password and self.kafka_sasl_password_file:
-            raise ValueError(
-                "set one of CONTACTMOMENT_KAFKA_SASL_PASSWORD and "
-                "CONTACTMOMENT_KAFKA_SASL_PASSWORD_FILE, not both"
-            )
-        return self
-
     # -- derived values -------------------------------------------------------------------
-
-    def database_url_for(self, kind: Literal["api", "projector", "privacy"]) -> str:
-        """The URL a process kind connects with: its own role's, else the owner's."""
-        own = {
-            "api": self.api_database_url,
-            "projector": self.projector_database_url,
-            "privacy": self.privacy_database_url,
-        }[kind]
-        return own or self.database_url
-
 
     @property
     def kafka_port(self) -> int:
@@ -206,23 +128,10 @@ class Settings(BaseSettings):
         for name in ("api-token", "pseudonym-key", "master-key"):
             path = self.local_dir / name
             if not path.exists():
-                write_private(path, (secrets.token_urlsafe(32) + "\n").encode())
+                path.write_text(secrets.token_urlsafe(32) + "\n")
+                path.chmod(0o600)
             written[name] = path
         return written
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write a secret file readable by its owner only (0600) from its first byte: written to
-    a private temporary file in the same directory, then renamed over `path` (atomic), so
-    no reader ever sees it with the umask's mode or half written."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as file:  # mkstemp creates it 0600
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _listed(value: str) -> list[str]:
@@ -253,11 +162,6 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         problems = "; ".join(
-            # A rule over several fields (a model validator) has no location: its message
-            # names the variables itself.
-            f"CONTACTMOMENT_{str(err['loc'][0]).upper()}: {err['msg']}"
-            if err["loc"]
-            else err["msg"].removeprefix("Value error, ")
-            for err in exc.errors()
+            f"CONTACTMOMENT_{str(err['loc'][0]).upper()}: {err['msg']}" for err in exc.errors()
         )
         raise ConfigError(f"invalid configuration: {problems}") from None

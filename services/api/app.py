@@ -34,10 +34,8 @@ from services.api.limits import Limits
 from services.api.ratelimit import RateLimits
 from services.api.database import Database
 from services.api.state import Services, attach
-from services.ingest.mail_setup import date_skew, mail_reader, smtp_security
 from services.ingest.service import Ingest
 from services.ingest.smtp import start_smtp
-from services.kafka.client import KafkaAuth
 from services.kafka.publisher import KafkaPublisher, Publisher
 from services.metrics import HTTP_DURATION
 from services.privacy.crypto import master_key
@@ -59,20 +57,14 @@ def create_app(
 ) -> FastAPI:
     """Build the app; tests pass an in-memory publisher and sealer and explicit secrets (an
     explicit `api_token` enables the static token, as CONTACTMOMENT_ALLOW_STATIC_TOKEN does)."""
-    publisher = publisher or KafkaPublisher(
-        settings.kafka_bootstrap, auth=KafkaAuth.from_settings(settings, "api")
-    )
-    # The api role (0005_roles.sql): reads the read model, reads and writes data keys.
-    database = Database(settings.database_url_for("api"))
+    publisher = publisher or KafkaPublisher(settings.kafka_bootstrap)
+    database = Database(settings.database_url)
     keys = KeyCache()
     sealer = sealer or postgres_sealer(
         master_key(settings.secret("master-key")), database.pool, keys
     )
     pseudonymiser = Pseudonymiser(pseudonym_key or settings.secret("pseudonym-key"))
     ingest = Ingest(publisher, pseudonymiser, settings.own_domains, sealer)
-    reader = mail_reader(settings)
-    # Refuse here, before serving, when SMTP would have no sign-in or no TLS.
-    security = smtp_security(settings) if smtp else None
     static = api_token or (settings.secret("api-token") if settings.allow_static_token else None)
     services = Services(
         settings=settings,
@@ -80,7 +72,6 @@ def create_app(
         pseudonymiser=pseudonymiser,
         sealer=sealer,
         ingest=ingest,
-        mail=reader,
         database=database,
         catalogue=load_norms(settings.service_norms),
         auth=Authenticator(settings, static),
@@ -91,19 +82,11 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await publisher.start()
         stop = asyncio.Event()
-        listener = asyncio.create_task(listen(settings.database_url_for("api"), keys, stop))
-        warm = asyncio.create_task(reader.start())  # parse workers up before the first mail
+        listener = asyncio.create_task(listen(settings.database_url, keys, stop))
         server = None
-        if security is not None:
+        if smtp:
             server = await start_smtp(
-                ingest,
-                settings.bind_host,
-                settings.smtp_port,
-                settings.max_email_bytes,
-                security=security,
-                reader=reader,
-                date_skew=date_skew(settings),
-                max_sessions=settings.smtp_max_sessions,
+                ingest, settings.bind_host, settings.smtp_port, settings.max_email_bytes
             )
             log.info("SMTP ingress listening on %s:%d", settings.bind_host, settings.smtp_port)
         try:
@@ -112,9 +95,6 @@ def create_app(
             if server is not None:
                 server.close()
                 await server.wait_closed()
-            warm.cancel()
-            await asyncio.gather(warm, return_exceptions=True)
-            reader.close()
             stop.set()
             await listener
             await publisher.stop()
