@@ -2,7 +2,10 @@
 
 State is a plain JSON dict per customer key (it lives in a changelog-backed faust table):
 contact counts per channel, first/last contact, open requests, the keys it is linked to
-(with the event that linked them), and a window of recently applied event ids.
+(with the event that linked them), which of those links were verified (`verified`, on a
+strong key: the event that verified it; `claims`, on a weak key: each strong key claiming
+it and whether verified), and a window of recently applied event ids. Which strong key a
+weak key belongs to is the one linking rule (domain/customer/linking.py): `owner`.
 
 A redelivered event changes nothing, but its emissions are produced again: after a crash
 the state may have reached the changelog while the emitted record did not. Emitted ids are
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.customer import linking
 from schemas.envelope import Envelope, new_event
 from schemas.events import (
     ContactRecorded,
@@ -57,7 +61,18 @@ def erased_history(state: State | None, born: int | None) -> bool:
 
 
 def linked_keys(state: State) -> list[str]:
+    """The keys this one is linked to: on a strong key the weak keys it carries (claims,
+    exclusive or not), on a weak key the strong keys that carry it."""
     return sorted(state["linked"])
+
+
+def owner(state: State, key: str) -> linking.Link | None:
+    """The strong key the weak key `key` belongs to (exactly one claims it), or None."""
+    claims = [
+        linking.Claim(carrier, kind, hash_, verified)
+        for carrier, (kind, hash_, verified) in state.get("claims", {}).items()
+    ]
+    return linking.owner_of(key, claims)
 
 
 def most_used(inbound: dict[str, int]) -> str | None:
@@ -98,7 +113,22 @@ def apply(state: State | None, event: Envelope) -> tuple[State, list[Envelope]]:
     elif isinstance(data, CustomerLinked):
         others = [key_of(i.hash) for i in data.identifiers]
         state["linked"] = {**{k: event.id for k in others if k != event.subject}, **state["linked"]}
+        _claim(state, event.subject, data.identifiers)
     return state, emit
+
+
+def _claim(state: State, key: str, idents: list[Identifier]) -> None:
+    """A weak key notes which strong key carries it, and whether that one verified it."""
+    mine = next((i for i in idents if key_of(i.hash) == key), None)
+    if mine is None or mine.kind in STRONG_KINDS:
+        return
+    claims = dict(state.get("claims", {}))
+    for ident in idents:
+        carrier = key_of(ident.hash)
+        if ident.kind in STRONG_KINDS and carrier != key:
+            was = claims.get(carrier, (mine.kind.value, mine.hash, False))
+            claims[carrier] = (mine.kind.value, mine.hash, bool(was[2]) or mine.verified)
+    state["claims"] = claims
 
 
 def _count(state: State, channel: str, inbound: bool, at: str) -> None:
@@ -111,11 +141,13 @@ def _count(state: State, channel: str, inbound: bool, at: str) -> None:
 
 
 def _links(state: State, event: Envelope, idents: list[Identifier], new: bool) -> list[Envelope]:
-    """A BSN/KvK key that carries an e-mail or phone tells that key it belongs here.
+    """A BSN/KvK key that carries an e-mail or phone tells that key it claims it.
 
     The weak key lives on another partition, so it learns through a `customer.linked`
-    event keyed by itself. Only strong keys link: a shared e-mail or phone number never
-    joins two people.
+    event keyed by itself, which carries the identifier's provenance (`verified`). Only
+    strong keys link, and a weak key belongs to one only when no other claims it too
+    (`owner`): a shared e-mail or phone number never joins two people. A link first seen
+    typed and later verified is told again (its own event id), so the weak key learns it.
     """
     key = event.subject
     defining = next((i for i in idents if key_of(i.hash) == key), None)
@@ -128,13 +160,19 @@ def _links(state: State, event: Envelope, idents: list[Identifier], new: bool) -
             continue
         if new and other not in state["linked"]:
             state["linked"] = {**state["linked"], other: event.id}
-        if state["linked"].get(other) != event.id:
-            continue  # linked by an earlier event, which sent the news then
+        if new and ident.verified and other not in state.get("verified", {}):
+            state["verified"] = {**state.get("verified", {}), other: event.id}
+        if state["linked"].get(other) == event.id:
+            source_id = f"{key}>{other}"
+        elif state.get("verified", {}).get(other) == event.id:
+            source_id = f"{key}>{other}>verified"
+        else:
+            continue  # linked (and verified) by earlier events, which sent the news then
         emit.append(
             new_event(
                 EventType.CUSTOMER_LINKED,
                 source=SOURCE,
-                source_id=f"{key}>{other}",
+                source_id=source_id,
                 subject=other,
                 time=event.time,
                 data=CustomerLinked(identifiers=[defining, ident]),

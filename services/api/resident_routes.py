@@ -1,9 +1,10 @@
 """The resident's own view (AVG art. 15): `/v1/me…`, with the portal's resident token.
 
-A resident sees their own data and that of the keys linked to them — never anyone else's —
-without the staff's internal notes (call notes, message summaries, who handled it, the
-vulnerability flag), and sees who looked at their data as role, department and purpose,
-never as a staff member's name.
+A resident sees their own data and that of the keys linked to them, never anyone else's:
+an e-mail or phone key only when it is theirs alone and a channel verified it is theirs (a
+typed contact address proves nothing; docs/privacy.md). Left out: the staff's internal
+notes (call notes, message summaries, who handled it, the vulnerability flag). Who looked
+at their data shows as role, department and purpose, never as a staff member's name.
 """
 
 from __future__ import annotations
@@ -55,12 +56,13 @@ REQUEST_FIELDS = (
 
 
 async def my_cluster(request: Request, me: Resident) -> Cluster:
-    """The resident's keys: their BSN key and what links to it (none yet: an empty view)."""
+    """The resident's keys: their BSN key and the verified links to it (none yet: an empty
+    view); unverified and shared links are withheld."""
     pseudonyms = services(request).pseudonymiser
     key = key_of(pseudonyms.identifier(IdentifierKind.BSN, me.bsn).hash)
     async with connection(request) as conn:
         group = await customers.cluster(conn, key)
-    return group or Cluster(key, [key])
+    return (group or Cluster(key, [key])).verified()
 
 
 def _only(item: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
@@ -70,6 +72,8 @@ def _only(item: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
 async def about(conn: Any, group: Cluster) -> dict[str, Any]:
     summary = await customers.summary(conn, group)
     summary.pop("linked_keys", None)
+    # Contacts by an e-mail or phone not (yet) confirmed as yours, or shared, are left out.
+    summary["some_contacts_not_shown"] = bool(group.withheld)
     summary["open_requests"] = [_only(r, REQUEST_FIELDS) for r in summary["open_requests"]]
     return summary
 

@@ -43,8 +43,12 @@ Kvk = Annotated[str, _checked(IdentifierKind.KVK)]
 Email = Annotated[str, _checked(IdentifierKind.EMAIL)]
 Phone = Annotated[str, _checked(IdentifierKind.PHONE)]
 SourceId = Annotated[str, Field(min_length=1, max_length=200)]
-ShortText = Annotated[str, Field(min_length=1, max_length=500)]
-FreeText = Annotated[str, Field(max_length=20_000)]
+# Every free-text field of every channel has its BSNs redacted as it is parsed (queue,
+# agent, form, location, product, subject, notes, message): none travels in plain text.
+ShortText = Annotated[
+    str, Field(min_length=1, max_length=500), AfterValidator(lambda t: redact_bsns(t)[:500])
+]
+FreeText = Annotated[str, Field(max_length=20_000), AfterValidator(redact_bsns)]
 Instant = AwareDatetime
 
 
@@ -110,15 +114,25 @@ class EventBuilder:
         return Mapped(self.customer_key, list(self.events))
 
 
+# Provenance of an identifier in a channel record (schemas.keys.Identifier.verified).
+VERIFIED = True  # the channel checked it belongs to this person
+TYPED = False  # someone typed or said it: no proof whose it is
+
+
 def identifiers(
-    pseudonyms: Pseudonymiser, *pairs: tuple[IdentifierKind, str | None]
+    pseudonyms: Pseudonymiser, *given: tuple[IdentifierKind, str | None, bool]
 ) -> list[Identifier]:
-    """Hash every given identifier once (duplicates dropped), strongest first."""
+    """Hash every given (kind, raw, verified) once, in the order given; a duplicate is
+    verified when any of its sightings is."""
     seen: dict[str, Identifier] = {}
-    for kind, raw in pairs:
+    for kind, raw, verified in given:
         if raw:
-            ident = pseudonyms.identifier(kind, raw)
-            seen.setdefault(ident.hash, ident)
+            ident = pseudonyms.identifier(kind, raw, verified=verified)
+            was = seen.get(ident.hash)
+            if was is None or (verified and not was.verified):
+                seen[ident.hash] = (
+                    ident if was is None else was.model_copy(update={"verified": True})
+                )
     return list(seen.values())
 
 

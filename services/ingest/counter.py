@@ -19,6 +19,7 @@ from schemas.events import (
 from schemas.identifiers import IdentifierKind
 from schemas.keys import Pseudonymiser
 from services.ingest.common import (
+    VERIFIED,
     Bsn,
     EventBuilder,
     Instant,
@@ -79,8 +80,11 @@ class CounterVisit(Payload):
 
 
 def map_counter_visit(visit: CounterVisit, pseudonyms: Pseudonymiser) -> Mapped:
+    # The desk checks the ID (or the KvK extract) of who stands there: both verified.
     idents = identifiers(
-        pseudonyms, (IdentifierKind.BSN, visit.bsn), (IdentifierKind.KVK, visit.kvk)
+        pseudonyms,
+        (IdentifierKind.BSN, visit.bsn, VERIFIED),
+        (IdentifierKind.KVK, visit.kvk, VERIFIED),
     )
     events = EventBuilder(Channel.COUNTER, visit.visit_id, idents)
     when = visit.happened_at

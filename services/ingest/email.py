@@ -26,7 +26,14 @@ from schemas.events import (
 )
 from schemas.identifiers import IdentifierKind, InvalidIdentifier, normalise
 from schemas.keys import Pseudonymiser
-from services.ingest.common import EventBuilder, Mapped, clean, identifiers, request_id_for
+from services.ingest.common import (
+    TYPED,
+    EventBuilder,
+    Mapped,
+    clean,
+    identifiers,
+    request_id_for,
+)
 
 NO_SUBJECT = "(geen onderwerp)"
 
@@ -97,7 +104,8 @@ def map_email(
         customer = customers[0]
     else:
         customer = mail.sender
-    idents = identifiers(pseudonyms, (IdentifierKind.EMAIL, customer))
+    # A From or To header proves nothing about whose address it is: typed.
+    idents = identifiers(pseudonyms, (IdentifierKind.EMAIL, customer, TYPED))
     events = EventBuilder(Channel.EMAIL, mail.message_id, idents)
     when = mail.sent_at or received_at
     opens = not outbound and not mail.is_reply

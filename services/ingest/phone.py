@@ -17,6 +17,8 @@ from schemas.events import (
 from schemas.identifiers import IdentifierKind
 from schemas.keys import Pseudonymiser
 from services.ingest.common import (
+    TYPED,
+    VERIFIED,
     Bsn,
     EventBuilder,
     FreeText,
@@ -72,12 +74,16 @@ class PhoneCall(Payload):
 
 
 def map_phone_call(call: PhoneCall, pseudonyms: Pseudonymiser) -> Mapped:
-    """The agent's verified BSN, else the caller's number, identifies the customer."""
+    """The agent's verified BSN, else the caller's number, identifies the customer.
+
+    Provenance: the BSN is the one the agent verified; the line the caller calls from is
+    theirs only when the agent verified who calls (a BSN); a callback number is said on the
+    phone, so typed."""
     idents = identifiers(
         pseudonyms,
-        (IdentifierKind.BSN, call.bsn),
-        (IdentifierKind.PHONE, call.caller),
-        (IdentifierKind.PHONE, call.callback.phone if call.callback else None),
+        (IdentifierKind.BSN, call.bsn, VERIFIED),
+        (IdentifierKind.PHONE, call.caller, VERIFIED if call.bsn else TYPED),
+        (IdentifierKind.PHONE, call.callback.phone if call.callback else None, TYPED),
     )
     events = EventBuilder(Channel.PHONE, call.call_id, idents)
     subject = clean(call.subject, 500) or call.queue

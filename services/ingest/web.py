@@ -16,6 +16,8 @@ from schemas.events import (
 from schemas.identifiers import IdentifierKind
 from schemas.keys import Pseudonymiser
 from services.ingest.common import (
+    TYPED,
+    VERIFIED,
     Bsn,
     Email,
     EventBuilder,
@@ -73,13 +75,20 @@ class WebSubmission(Payload):
 
 
 def map_web_submission(form: WebSubmission, pseudonyms: Pseudonymiser) -> Mapped:
-    """All identifiers travel on the contact: that is how web links to phone, counter, mail."""
+    """All identifiers travel on the contact: that is how web links to phone, counter, mail.
+
+    The login's BSN or KvK is verified; the contact e-mail and phone are typed into the form,
+    so no proof that they are the signed-in person's (anyone can type anyone's address)."""
     idents = identifiers(
         pseudonyms,
-        (IdentifierKind.BSN, form.auth.bsn if isinstance(form.auth, DigiD) else None),
-        (IdentifierKind.KVK, form.auth.kvk if isinstance(form.auth, EHerkenning) else None),
-        (IdentifierKind.EMAIL, form.contact.email),
-        (IdentifierKind.PHONE, form.contact.phone),
+        (IdentifierKind.BSN, form.auth.bsn if isinstance(form.auth, DigiD) else None, VERIFIED),
+        (
+            IdentifierKind.KVK,
+            form.auth.kvk if isinstance(form.auth, EHerkenning) else None,
+            VERIFIED,
+        ),
+        (IdentifierKind.EMAIL, form.contact.email, TYPED),
+        (IdentifierKind.PHONE, form.contact.phone, TYPED),
     )
     events = EventBuilder(Channel.WEB, form.submission_id, idents)
     request_id = request_id_for(Channel.WEB, form.submission_id)

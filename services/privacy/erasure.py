@@ -1,6 +1,11 @@
 """Erasure on request (AVG art. 17): delete the customer's data keys, purge the read model,
 tell the stream processors.
 
+An erasure takes the keys the customer alone owns: their own key and the e-mail and phone
+keys verified as theirs and carried by no one else (domain/customer/linking.py). A shared or
+unverified e-mail or phone key loses only its link to the customer; its own history belongs
+to nobody or to others, and stays.
+
 What stays: the events on Kafka, whose personal text is now ciphertext without a key; the
 access log (accountability, AVG art. 5(2): who read the data, under a pseudonymous key); the
 erasure record itself, which makes every later replay drop the customer's earlier events.
@@ -62,7 +67,11 @@ async def erase(conn: asyncpg.Connection, keys: list[str]) -> ErasureReport:
         await announce(conn, keys)  # delivered when the deletion commits
         report = ErasureReport(keys, erased_at)
         report.data_keys_deleted = await erasure.delete_data_keys(conn, keys)
+        weak = await erasure.carried_weak_keys(conn, keys)
         report.rows_purged = await erasure.purge(conn, keys)
+        for table, n in (await erasure.unlink(conn, keys)).items():
+            report.rows_purged[table] += n
+        report.rows_purged["customer_identifiers"] += await erasure.drop_orphans(conn, weak)
         await erasure.record(
             conn, keys, erased_at, report.data_keys_deleted, sum(report.rows_purged.values())
         )
@@ -73,16 +82,26 @@ async def erase(conn: asyncpg.Connection, keys: list[str]) -> ErasureReport:
 async def erase_customer(
     conn: asyncpg.Connection, publisher: EventPublisher, customer_key: str
 ) -> ErasureReport:
-    """The whole erasure of one customer: the key with every key linked to it in the read
-    model, then customer.erased for each on Kafka. Raises NotAnnounced (carrying the
+    """The whole erasure of one customer: the keys they alone own in the read model (see
+    the module), then customer.erased for each on Kafka. Raises NotAnnounced (carrying the
     report) when the erasure is done but Kafka did not take the events."""
-    group = await customers.cluster(conn, customer_key)
-    report = await erase(conn, group.keys if group else [customer_key])
+    report = await erase(conn, await owned_keys(conn, customer_key))
     try:
         await publisher.publish(erased_events(report.keys, report.erased_at))
     except KafkaAdapterError as exc:
         raise NotAnnounced(report, exc) from exc
     return report
+
+
+async def owned_keys(conn: asyncpg.Connection, customer_key: str) -> list[str]:
+    """The keys an erasure of `customer_key` takes: the customer's verified cluster. A weak
+    key asked for by itself, whose link to a strong key is not verified, is only itself
+    (never the person who merely typed it)."""
+    group = await customers.cluster(conn, customer_key)
+    if group is None:
+        return [customer_key]
+    owned = group.verified()
+    return owned.keys if customer_key in owned.keys else [customer_key]
 
 
 def erased_events(keys: list[str], erased_at: datetime) -> list[Envelope]:

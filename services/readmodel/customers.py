@@ -4,7 +4,10 @@ summary and the timeline.
 A customer is seen as a *cluster* of keys: a BSN or KvK key absorbs the e-mail and phone
 keys it carries (a verified call, a DigiD form). A weak key (e-mail, phone) belongs to the
 one strong key that carries it; when several strong keys share it (a family landline), it
-is linked to none of them, so one person's history never shows in another's.
+is linked to none of them, so one person's history never shows in another's. The rule is
+domain/customer/linking.py: the queries here fetch the candidate rows, it decides. A link
+the channel did not verify (an address typed into a form) is marked: staff see it as such,
+the resident's view (`Cluster.verified`) leaves it out.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from uuid import UUID
 
 import asyncpg
 
+from domain.customer import linking
 from domain.customer.view import most_used
-from schemas.identifiers import STRONG_KINDS
+from schemas.identifiers import STRONG_KINDS, IdentifierKind
 from schemas.keys import key_of
 from services.readmodel import worklist
 from services.readmodel.rows import iso, json_object, short_type
@@ -31,10 +35,51 @@ class BadCursor(ValueError):
 
 @dataclass(frozen=True)
 class Cluster:
-    """The keys that are one customer; `root` is the key the customer is shown under."""
+    """The keys that are one customer; `root` is the key the customer is shown under.
+
+    `unverified`: linked weak keys (among `keys`) whose link no channel verified;
+    `withheld`: weak keys the root carries that are not in `keys` (shared with another
+    strong key, or left out of a resident's view as unverified)."""
 
     root: str
     keys: list[str]
+    unverified: tuple[str, ...] = ()
+    withheld: tuple[str, ...] = ()
+
+    def verified(self) -> Cluster:
+        """Only the verified links: what the resident sees, and what an erasure takes."""
+        return Cluster(
+            self.root,
+            [k for k in self.keys if k not in self.unverified],
+            (),
+            tuple(sorted({*self.withheld, *self.unverified})),
+        )
+
+
+_STRONG = [kind.value for kind in sorted(STRONG_KINDS)]
+
+
+async def claims_on(conn: asyncpg.Connection, hashes: list[str]) -> list[linking.Claim]:
+    """Every strong key's claim on these identifier hashes (the linking rule's input)."""
+    rows = await conn.fetch(
+        "SELECT customer_key, kind, hash, verified FROM customer_identifiers WHERE hash = ANY($1)",
+        hashes,
+    )
+    carriers = sorted({r["customer_key"] for r in rows})
+    defining = await conn.fetch(
+        "SELECT customer_key, kind, hash FROM customer_identifiers"
+        " WHERE customer_key = ANY($1) AND kind = ANY($2)",
+        carriers,
+        _STRONG,
+    )
+    carried: dict[str, list[tuple[str, str]]] = {}
+    for r in defining:
+        carried.setdefault(r["customer_key"], []).append((r["kind"], r["hash"]))
+    return [
+        linking.Claim(r["customer_key"], IdentifierKind(r["kind"]), r["hash"], r["verified"])
+        for r in rows
+        if linking.is_strong_key(r["customer_key"], carried.get(r["customer_key"], []))
+    ]
 
 
 async def cluster(conn: asyncpg.Connection, key: str) -> Cluster | None:
@@ -44,26 +89,30 @@ async def cluster(conn: asyncpg.Connection, key: str) -> Cluster | None:
     )
     if not rows:
         return None
-    if not any(key_of(r["hash"]) == key and r["kind"] in STRONG_KINDS for r in rows):
+    if not linking.is_strong_key(key, [(r["kind"], r["hash"]) for r in rows]):
         # A weak key belongs to the one strong key that carries its identifier.
-        owners = await conn.fetch(
-            "SELECT DISTINCT ci.customer_key FROM customer_identifiers ci"
-            " JOIN customer_identifiers mine ON mine.hash = ci.hash"
-            " WHERE mine.customer_key = $1 AND ci.customer_key <> $1"
-            " AND ci.customer_key IN (SELECT customer_key FROM customer_identifiers"
-            "  WHERE kind = ANY($2) AND customer_key = 'k-' || left(hash, 32))",
-            key,
-            [kind.value for kind in sorted(STRONG_KINDS)],
-        )
-        if len(owners) == 1:
-            return await cluster(conn, owners[0]["customer_key"])
+        own = [r["hash"] for r in rows if key_of(r["hash"]) == key]
+        link = linking.owner_of(key, await claims_on(conn, own))
+        if link is not None:
+            return await cluster(conn, link.owner)
         return Cluster(key, [key])
-    # A strong key absorbs the weak keys defined by the identifiers it carries.
-    weak = [key_of(r["hash"]) for r in rows if r["kind"] not in STRONG_KINDS]
-    present = await conn.fetch(
-        "SELECT DISTINCT customer_key FROM customer_identifiers WHERE customer_key = ANY($1)", weak
+    # A strong key absorbs the weak keys it alone carries.
+    weak = sorted({r["hash"] for r in rows if r["kind"] not in STRONG_KINDS})
+    links = linking.owned_by(key, await claims_on(conn, weak))
+    present = {
+        r["customer_key"]
+        for r in await conn.fetch(
+            "SELECT DISTINCT customer_key FROM customer_identifiers WHERE customer_key = ANY($1)",
+            [key_of(h) for h in weak],
+        )
+    } - {key}
+    owned = [link for link in links if link.weak_key in present]
+    return Cluster(
+        key,
+        [key, *(link.weak_key for link in owned)],
+        unverified=tuple(link.weak_key for link in owned if not link.verified),
+        withheld=tuple(sorted(present - {link.weak_key for link in owned})),
     )
-    return Cluster(key, [key, *sorted({r["customer_key"] for r in present} - {key})])
 
 
 async def keys_for_hashes(conn: asyncpg.Connection, hashes: list[str]) -> list[str]:
@@ -88,10 +137,13 @@ RICHEST_BSN_CUSTOMER = (
 async def summary(conn: asyncpg.Connection, group: Cluster) -> dict[str, Any]:
     """The customer summary over every key of the cluster: masked identifiers, contact
     counts per channel, first and last contact, preferred channel, open requests."""
+    # An identifier is verified for this customer when a channel verified it on the root.
     idents = await conn.fetch(
-        "SELECT DISTINCT ON (hash) kind, masked FROM customer_identifiers"
-        " WHERE customer_key = ANY($1) ORDER BY hash, first_seen",
+        "SELECT DISTINCT ON (hash) kind, masked,"
+        " bool_or(verified AND customer_key = $2) OVER (PARTITION BY hash) AS verified"
+        " FROM customer_identifiers WHERE customer_key = ANY($1) ORDER BY hash, first_seen",
         group.keys,
+        group.root,
     )
     counts = await conn.fetch(
         "SELECT contact_count, channels, inbound_channels, first_contact_at, last_contact_at"
@@ -110,9 +162,13 @@ async def summary(conn: asyncpg.Connection, group: Cluster) -> dict[str, Any]:
     order = {"bsn": 0, "kvk": 1, "email": 2, "phone": 3}
     return {
         "customer_key": group.root,
-        "linked_keys": [k for k in group.keys if k != group.root],
+        "linked_keys": [
+            {"customer_key": k, "verified": k not in group.unverified}
+            for k in group.keys
+            if k != group.root
+        ],
         "identifiers": sorted(
-            ({"kind": r["kind"], "masked": r["masked"]} for r in idents),
+            ({"kind": r["kind"], "masked": r["masked"], "verified": r["verified"]} for r in idents),
             key=lambda i: (order.get(i["kind"], 9), i["masked"]),
         ),
         "contact_count": sum(r["contact_count"] for r in counts),

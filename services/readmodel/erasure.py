@@ -65,6 +65,53 @@ async def purge(conn: asyncpg.Connection, keys: list[str]) -> dict[str, int]:
     return purged
 
 
+LINKED = "nl.contactmoment.customer.linked.v1"
+
+
+async def carried_weak_keys(conn: asyncpg.Connection, keys: list[str]) -> list[str]:
+    """The e-mail and phone keys these customers carry (before their rows go)."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT 'k-' || left(hash, 32) AS weak FROM customer_identifiers"
+        " WHERE customer_key = ANY($1) AND kind IN ('email', 'phone')",
+        keys,
+    )
+    return sorted({r["weak"] for r in rows} - set(keys))
+
+
+async def unlink(conn: asyncpg.Connection, keys: list[str]) -> dict[str, int]:
+    """A weak key the erased customers did not own alone (shared, or never verified as
+    theirs) loses only the link: the identifier rows and customer.linked entries of other
+    keys that name an erased key's BSN or KvK. Its own history stays."""
+    identifiers = await conn.execute(
+        "DELETE FROM customer_identifiers WHERE customer_key <> ALL($1)"
+        " AND kind IN ('bsn', 'kvk') AND 'k-' || left(hash, 32) = ANY($1)",
+        keys,
+    )
+    timeline = await conn.execute(
+        "DELETE FROM timeline t WHERE t.customer_key <> ALL($1) AND t.event_type = $2"
+        " AND EXISTS (SELECT 1 FROM jsonb_array_elements(t.data->'identifiers') i"
+        "  WHERE i->>'kind' IN ('bsn', 'kvk') AND 'k-' || left(i->>'hash', 32) = ANY($1))",
+        keys,
+        LINKED,
+    )
+    return {"customer_identifiers": _count(identifiers), "timeline": _count(timeline)}
+
+
+async def drop_orphans(conn: asyncpg.Connection, weak_keys: list[str]) -> int:
+    """Weak keys that were nothing but a link (no history of their own, no other strong key
+    carrying them) keep no identifier rows once the link is gone."""
+    return _count(
+        await conn.execute(
+            "DELETE FROM customer_identifiers ci WHERE ci.customer_key = ANY($1)"
+            " AND NOT EXISTS (SELECT 1 FROM timeline t WHERE t.customer_key = ci.customer_key)"
+            " AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_key = ci.customer_key)"
+            " AND NOT EXISTS (SELECT 1 FROM customer_identifiers s"
+            "  WHERE s.customer_key = ci.customer_key AND s.kind IN ('bsn', 'kvk'))",
+            weak_keys,
+        )
+    )
+
+
 async def record(
     conn: asyncpg.Connection,
     keys: list[str],

@@ -97,7 +97,16 @@ def _identifiers(plan: Plan, key: str, idents: list[Identifier], at: datetime) -
         first, masked = (at, ident.masked) if seen is None else (min(at, seen[4]), seen[3])
         if masked == ERASED:  # one identifier has one display: a readable one wins over one
             masked = ident.masked  # past its retention (as the store's upsert does)
-        plan.identifiers[(key, ident.hash)] = (key, ident.hash, ident.kind.value, masked, first)
+        # verified once (by any event) is verified, as the store's upsert does
+        verified = ident.verified or (seen is not None and bool(seen[5]))
+        plan.identifiers[(key, ident.hash)] = (
+            key,
+            ident.hash,
+            ident.kind.value,
+            masked,
+            first,
+            verified,
+        )
 
 
 def add(plan: Plan, event: Envelope) -> None:

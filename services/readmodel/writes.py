@@ -23,15 +23,19 @@ TIMELINE = (
     " ON CONFLICT (event_id) DO NOTHING"
 )
 IDENTIFIERS = (
-    "INSERT INTO customer_identifiers (customer_key, hash, kind, masked, first_seen)"
-    " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])"
+    "INSERT INTO customer_identifiers (customer_key, hash, kind, masked, first_seen, verified)"
+    " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],"
+    " $6::bool[])"
     " ON CONFLICT (customer_key, hash) DO UPDATE"
     " SET first_seen = LEAST(customer_identifiers.first_seen, EXCLUDED.first_seen),"
     # text past its retention opens as [gewist]: a later sighting supplies the display
     "  masked = CASE WHEN customer_identifiers.masked = '[gewist]' THEN EXCLUDED.masked"
-    "  ELSE customer_identifiers.masked END"
+    "  ELSE customer_identifiers.masked END,"
+    # a link verified by any event stays verified (provenance only ever grows)
+    "  verified = customer_identifiers.verified OR EXCLUDED.verified"
     " WHERE EXCLUDED.first_seen < customer_identifiers.first_seen"
     "  OR customer_identifiers.masked = '[gewist]'"
+    "  OR (EXCLUDED.verified AND NOT customer_identifiers.verified)"
 )
 CUSTOMERS = (
     "INSERT INTO customers AS c (customer_key, contact_count, channels, inbound_channels,"

@@ -417,13 +417,16 @@ async def add_customer_rows(conn: asyncpg.Connection, key: str, tag: str) -> Non
     )
 
 
-async def add_identifier(conn: asyncpg.Connection, key: str, hash_: str, kind: str) -> None:
+async def add_identifier(
+    conn: asyncpg.Connection, key: str, hash_: str, kind: str, verified: bool = True
+) -> None:
     await conn.execute(
-        "INSERT INTO customer_identifiers (customer_key, hash, kind, masked, first_seen)"
-        " VALUES ($1, $2, $3, '***', now())",
+        "INSERT INTO customer_identifiers (customer_key, hash, kind, masked, first_seen, verified)"
+        " VALUES ($1, $2, $3, '***', now(), $4)",
         key,
         hash_,
         kind,
+        verified,
     )
 
 

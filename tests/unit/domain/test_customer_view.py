@@ -131,3 +131,54 @@ def test_an_erasure_marks_the_history_before_it() -> None:
     assert not customer_view.erased_history(state, 121)
     assert not customer_view.erased_history(customer_view.empty(), 5)
     assert not customer_view.erased_history(None, 5)
+
+
+LANDLINE = P.identifier(IdentifierKind.PHONE, "0201234567")
+LANDLINE_KEY = customer_key([LANDLINE])
+BSN_B = P.identifier(IdentifierKind.BSN, "123456782")
+BSN_B_KEY = customer_key([BSN_B])
+
+
+def linked_to(weak_key: str, *contacts: Envelope) -> customer_view.State:
+    """The weak key's view after the customer.linked events these contacts send it."""
+    state, strong = None, {}
+    for event in contacts:
+        strong[event.subject], emitted = customer_view.apply(strong.get(event.subject), event)
+        for link in emitted:
+            if link.subject == weak_key:
+                state, _ = customer_view.apply(state, link)
+    assert state is not None
+    return state
+
+
+def test_a_landline_two_residents_call_from_belongs_to_neither() -> None:
+    verified = LANDLINE.model_copy(update={"verified": True})
+    a = contact(1, "phone", BSN_KEY, [BSN, verified])
+    b = contact(2, "phone", BSN_B_KEY, [BSN_B, verified])
+    assert customer_view.owner(linked_to(LANDLINE_KEY, a), LANDLINE_KEY) is not None
+    state = linked_to(LANDLINE_KEY, a, b)
+    assert customer_view.owner(state, LANDLINE_KEY) is None
+    assert customer_view.linked_keys(state) == sorted([BSN_KEY, BSN_B_KEY])
+
+
+def test_the_link_carries_the_identifiers_provenance() -> None:
+    typed = contact(1, "web", BSN_KEY, [BSN, EMAIL])  # a contact address typed on a form
+    [link] = customer_view.apply(None, typed)[1]
+    assert isinstance(link.data, CustomerLinked)
+    assert [i.verified for i in link.data.identifiers] == [True, False]
+    owner = customer_view.owner(linked_to(EMAIL_KEY, typed), EMAIL_KEY)
+    assert owner is not None and (owner.owner, owner.verified) == (BSN_KEY, False)
+
+
+def test_a_link_verified_later_is_told_again() -> None:
+    typed = contact(1, "web", BSN_KEY, [BSN, PHONE])
+    verified = contact(2, "phone", BSN_KEY, [BSN, PHONE.model_copy(update={"verified": True})])
+    state, first = customer_view.apply(None, typed)
+    state, second = customer_view.apply(state, verified)
+    assert len(first) == len(second) == 1 and first[0].id != second[0].id
+    _, third = customer_view.apply(state, contact(3, "phone", BSN_KEY, verified.data.identifiers))
+    assert third == []  # verified already: nothing new to say
+    _, again = customer_view.apply(state, verified)  # a redelivery sends its news again
+    assert [e.id for e in again] == [second[0].id]
+    owner = customer_view.owner(linked_to(PHONE_KEY, typed, verified), PHONE_KEY)
+    assert owner is not None and owner.verified

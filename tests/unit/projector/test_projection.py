@@ -74,9 +74,22 @@ def test_a_readable_identifier_display_wins_over_one_past_its_retention() -> Non
     old = old.model_copy(update={"data": old.data.model_copy(update={"identifiers": erased})})
     for batch in ([old, contact("web", 5)], [contact("web", 5), old]):
         rows = plan_batch(batch).identifiers
-        assert rows[(KEY, BSN.hash)][3:] == (BSN.masked, T0)
-        assert rows[(KEY, EMAIL.hash)][3:] == (EMAIL.masked, T0)
+        assert rows[(KEY, BSN.hash)][3:5] == (BSN.masked, T0)
+        assert rows[(KEY, EMAIL.hash)][3:5] == (EMAIL.masked, T0)
     assert plan_batch([old]).identifiers[(KEY, BSN.hash)][3] == ERASED
+
+
+def test_an_identifier_verified_by_any_event_of_the_batch_is_verified() -> None:
+    typed = contact("web", 1)
+    verified = contact("phone", 2)
+    idents = [i.model_copy(update={"verified": True}) for i in verified.data.identifiers]  # type: ignore[attr-defined]
+    verified = verified.model_copy(
+        update={"data": verified.data.model_copy(update={"identifiers": idents})}
+    )
+    for batch in ([typed, verified], [verified, typed]):
+        assert plan_batch(batch).identifiers[(KEY, EMAIL.hash)][5] is True
+    assert plan_batch([typed]).identifiers[(KEY, EMAIL.hash)][5] is False
+    assert plan_batch([typed]).identifiers[(KEY, BSN.hash)][5] is True
 
 
 def test_request_lifecycle_goes_into_its_history() -> None:
