@@ -140,7 +140,7 @@ class FaultStack:
             "CONTACTMOMENT_SERVICE_NORMS": str(FAST_NORMS),
             "CONTACTMOMENT_API_PORT": str(api_port),
             "CONTACTMOMENT_SMTP_PORT": str(free_port()),
-            "CONTACTMOMENT_API_TOKEN": "faults-" + os.urandom(12).hex(),
+            "CONTACTMOMENT_API_TOKEN": "faults-" + os.urandom(16).hex(),  # 32+ characters
             "CONTACTMOMENT_ALLOW_STATIC_TOKEN": "true",
             "CONTACTMOMENT_PSEUDONYM_KEY": "faults-key-" + os.urandom(12).hex(),
             "CONTACTMOMENT_MASTER_KEY": "faults-master-" + os.urandom(12).hex(),

@@ -121,16 +121,18 @@ def start_api(
     args: tuple[str, ...] = ("--log-level", "debug", "--access-log"),
 ) -> RunningApi:
     api_port, smtp_port = free_port(), free_port()
-    token, key = "it-token-" + os.urandom(8).hex(), "it-pseudonym-" + os.urandom(8).hex()
+    key = "it-pseudonym-" + os.urandom(8).hex()
     log_path = Path(tempfile.mkstemp(prefix="contactmoment-api-", suffix=".log")[1])
+    # the development issuer's JWTs (the API token is one with every role but department)
+    # and cookies over plain http, as `make run` has them
+    sign_in = local_sign_in(load_settings())
+    token = sign_in["CONTACTMOMENT_API_TOKEN"]
     env = {
         **os.environ,
         "CONTACTMOMENT_API_PORT": str(api_port),
         "CONTACTMOMENT_SMTP_PORT": str(smtp_port),
-        "CONTACTMOMENT_API_TOKEN": token,
         "CONTACTMOMENT_PORTAL_ORIGINS": PORTAL,
-        # the static token and the development issuer's JWTs, as `make run` has them
-        **local_sign_in(load_settings()),
+        **sign_in,
         "CONTACTMOMENT_PSEUDONYM_KEY": key,
         **(extra_env or {}),
     }

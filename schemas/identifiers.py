@@ -94,20 +94,42 @@ def _phone_e164(value: str) -> str:
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
-# Nine digits, optionally grouped as 1234.56.789 or 1234 56 789, not part of a longer number.
-_BSN_LIKE = re.compile(r"(?<![\d.-])(\d{4})[ .-]?(\d{2})[ .-]?(\d{3})(?![\d])")
+# A BSN as people write it: nine digits, as one run or grouped 3-3-3 or 4-2-3 with a space,
+# dot or hyphen; or eight digits when it was written as a number and lost its leading zero.
+# The run must not continue a longer number (a digit, or a digit and a dot or comma, on
+# either side), so amounts, phone numbers and IBANs are left alone. A prefix like "BSN-" or
+# "bsn:" stays: only the digits go.
+_SEP = r"[ .\-\u00a0]"
+_BSN_LIKE = re.compile(
+    r"(?<![0-9])(?<![0-9][.,])"
+    + "("
+    + "|".join(
+        (
+            "[0-9]{9}",
+            f"[0-9]{{3}}{_SEP}[0-9]{{3}}{_SEP}[0-9]{{3}}",
+            f"[0-9]{{4}}{_SEP}[0-9]{{2}}{_SEP}[0-9]{{3}}",
+            "[0-9]{8}",
+        )
+    )
+    + ")"
+    + r"(?![0-9])(?![.,][0-9])"
+)
+_NOT_DIGIT = re.compile(r"[^0-9]")
 BSN_REDACTED = "[BSN verwijderd]"
 
 
 def redact_bsns(text: str) -> str:
-    """Replace every number in free text that passes the BSN 11-check.
+    """Replace every number in free text that is written like a BSN and passes the 11-check
+    (python-stdnum; an eight-digit number is read with its leading zero back).
 
-    Residents type their BSN into messages and notes; free text travels in events, so it is
-    cleaned at the edge like the identifier fields.
+    Residents type their BSN into messages and notes, staff into notes and purposes; free
+    text travels in events and the access log, so it is cleaned at the edge like the
+    identifier fields. The 11-check keeps most other numbers (one in eleven passes it).
     """
 
     def replace(match: re.Match[str]) -> str:
-        return BSN_REDACTED if stdnum_bsn.is_valid("".join(match.groups())) else match.group(0)
+        digits = _NOT_DIGIT.sub("", match.group(1))
+        return BSN_REDACTED if stdnum_bsn.is_valid(digits.zfill(9)) else match.group(0)
 
     return _BSN_LIKE.sub(replace, text)
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from services.dev.tokens import DEV_ISSUER, ensure_issuer
+from services.dev.tokens import DEV_ISSUER, DEV_SUBJECT, ensure_issuer, staff_token
 from services.settings import Settings
 
 
@@ -36,7 +36,7 @@ def default_processes(settings: Settings, available: set[str]) -> list[ProcessSp
     return [spec for spec in wanted if spec.argv[0] in available]
 
 
-def banner(settings: Settings, processes: Sequence[ProcessSpec]) -> str:
+def banner(settings: Settings, processes: Sequence[ProcessSpec], token: str | None = None) -> str:
     base = f"http://127.0.0.1:{settings.api_port}"
     lines = [
         "contactmoment is running",
@@ -48,8 +48,10 @@ def banner(settings: Settings, processes: Sequence[ProcessSpec]) -> str:
         lines += [
             f"  API          {base}/v1  (OpenAPI: {base}/openapi.json)",
             f"  metrics      {base}/metrics",
-            f"  API token    {settings.secret('api-token')}  (from {settings.local_dir}/api-token;"
-            " development only: every staff role)",
+            f"  API token    {token}  (development only: every staff role but department, "
+            "valid 7 days)"
+            if token
+            else "  API token    your issuer's JWTs (CONTACTMOMENT_JWT_JWKS)",
             "  role tokens  .venv/bin/contactmoment dev token --role kcc|department|regieteam|"
             "auditor|channel [--department D]",
             f"  resident     {base}/ui/mijn  (token: echo BSN | .venv/bin/contactmoment dev token"
@@ -63,18 +65,38 @@ def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # SIGTERM stops the children the same way Ctrl-C does
 
 
+DEV_TOKEN_MINUTES = 7 * 24 * 60
+
+
 def local_sign_in(settings: Settings) -> dict[str, str]:
-    """The local stack accepts the generated development token and the development issuer's
-    JWTs (`contactmoment dev token`), unless an issuer is configured."""
-    env = {"PYTHONUNBUFFERED": "1", "CONTACTMOMENT_ALLOW_STATIC_TOKEN": "true"}
+    """The local stack signs in with the development issuer's JWTs (`contactmoment dev
+    token`), unless an issuer is configured. The static token is off: it is refused beside a
+    key set. CONTACTMOMENT_API_TOKEN becomes a development JWT with every staff role but
+    department, for the simulator and the banner. Cookies go over plain http on localhost."""
+    env = {
+        "PYTHONUNBUFFERED": "1",
+        "CONTACTMOMENT_ALLOW_STATIC_TOKEN": "false",
+        "CONTACTMOMENT_INSECURE_COOKIES": "true",
+    }
     if not settings.jwt_jwks:
         _, jwks = ensure_issuer(settings.local_dir)
-        env |= {"CONTACTMOMENT_JWT_ISSUER": DEV_ISSUER, "CONTACTMOMENT_JWT_JWKS": str(jwks)}
+        token = staff_token(
+            settings.local_dir,
+            DEV_SUBJECT,
+            ["kcc", "regieteam", "auditor", "channel"],
+            minutes=DEV_TOKEN_MINUTES,
+        )
+        env |= {
+            "CONTACTMOMENT_JWT_ISSUER": DEV_ISSUER,
+            "CONTACTMOMENT_JWT_JWKS": str(jwks),
+            "CONTACTMOMENT_API_TOKEN": token,
+        }
     return env
 
 
 def run(settings: Settings, processes: Sequence[ProcessSpec]) -> int:
-    print(banner(settings, processes), flush=True)
+    sign_in = local_sign_in(settings)
+    print(banner(settings, processes, sign_in.get("CONTACTMOMENT_API_TOKEN")), flush=True)
     if not processes:
         return 0
     signal.signal(signal.SIGTERM, _terminate)
@@ -85,7 +107,7 @@ def run(settings: Settings, processes: Sequence[ProcessSpec]) -> int:
             [sys.executable, "-m", "services.cli", *spec.argv],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **local_sign_in(settings)},
+            env={**os.environ, **sign_in},
             start_new_session=True,
         )
         children[spec.name] = proc

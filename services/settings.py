@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import tempfile
 from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -43,6 +45,13 @@ class Settings(BaseSettings):
     # Sites that may post a resident token to /ui/mijn/login (the portal), comma-separated
     # origins such as https://mijn.bergenopzoom.nl; a post from any other site is refused.
     portal_origins: str = ""
+    # The page cookies are `Secure` with the `__Host-` prefix; `make run` and the test
+    # harness set this for plain http on localhost (a browser drops Secure cookies there).
+    insecure_cookies: bool = False
+    # The origin browsers reach the pages at (https://contact.example.nl), when a proxy in
+    # front changes the scheme or host; posts to /ui must come from it. Default: the
+    # scheme and Host of the request itself.
+    public_origin: str = ""
     pseudonym_key: str | None = None
     master_key: str | None = None  # wraps the per-customer data keys (services/privacy/)
     text_retention_days: int = Field(730, ge=1, le=36500)
@@ -72,7 +81,11 @@ class Settings(BaseSettings):
     def _database_url_is_postgres(cls, value: str) -> str:
         parts = urlsplit(value)
         if parts.scheme not in ("postgresql", "postgres") or not parts.hostname:
-            raise ValueError(f"expected postgresql://user@host:port/db, got {value!r}")
+            # Not the value itself: a URL can carry a password.
+            raise ValueError(
+                "expected postgresql://user@host:port/db, got scheme "
+                f"{parts.scheme!r} and host {parts.hostname!r}"
+            )
         return value
 
     @field_validator("pseudonym_key", "master_key")
@@ -128,10 +141,23 @@ class Settings(BaseSettings):
         for name in ("api-token", "pseudonym-key", "master-key"):
             path = self.local_dir / name
             if not path.exists():
-                path.write_text(secrets.token_urlsafe(32) + "\n")
-                path.chmod(0o600)
+                write_private(path, (secrets.token_urlsafe(32) + "\n").encode())
             written[name] = path
         return written
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a secret file readable by its owner only (0600) from its first byte: written to
+    a private temporary file in the same directory, then renamed over `path` (atomic), so
+    no reader ever sees it with the umask's mode or half written."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as file:  # mkstemp creates it 0600
+            file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def _listed(value: str) -> list[str]:

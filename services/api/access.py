@@ -19,6 +19,7 @@ from fastapi import Request
 
 from schemas.envelope import new_event
 from schemas.events import AccessLogged, EventType
+from schemas.identifiers import redact_bsns
 from schemas.topics import ACCESS
 from services.api.auth import Staff
 from services.api.problems import Problem
@@ -63,9 +64,11 @@ def purpose(request: Request) -> Purpose:
 
 
 def resolve(activities: dict[str, tuple[str, str]], raw: str) -> Purpose:
-    """A registered processing activity id becomes its name and URI; anything else is text."""
+    """A registered processing activity id becomes its name and URI; anything else is text,
+    kept with its BSNs redacted (staff type "belde over 123456782"; the access log is read
+    by auditors and by the resident, and kept for years)."""
     registered = activities.get(raw)
-    return Purpose(*registered) if registered else Purpose(raw)
+    return Purpose(*registered) if registered else Purpose(redact_bsns(raw))
 
 
 async def record(

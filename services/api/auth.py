@@ -4,8 +4,9 @@ residents with the portal's JWT that carries their BSN.
 Tokens are checked against the configured issuer and key set (CONTACTMOMENT_JWT_ISSUER,
 CONTACTMOMENT_JWT_JWKS: a JWKS file or https URL). Staff tokens have the audience
 CONTACTMOMENT_JWT_AUDIENCE and a `roles` claim; resident tokens the audience
-CONTACTMOMENT_RESIDENT_AUDIENCE and a `bsn` claim. The static development token is accepted
-only when CONTACTMOMENT_ALLOW_STATIC_TOKEN is set (as `make run` does).
+CONTACTMOMENT_RESIDENT_AUDIENCE and a `bsn` claim. The static development token (at least 32
+characters) is accepted only when CONTACTMOMENT_ALLOW_STATIC_TOKEN is set and no key set is
+configured; `make run` signs in with the development issuer's JWTs instead.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from services.api.problems import Problem
 from services.api.state import services
 from services.settings import ConfigError, Settings
 
+log = logging.getLogger(__name__)
 ROLES = STAFF_ROLES
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"]
 STATIC_SUBJECT = "ontwikkeltoken"
@@ -55,7 +58,13 @@ class KeySet:
         self.source = source
         self._client: jwt.PyJWKClient | None = None
         self._set: jwt.PyJWKSet | None = None
-        if source.startswith(("https://", "http://")):
+        if "://" in source:
+            if not source.startswith("https://"):
+                # Over plain http anyone on the path could hand us keys of their own.
+                raise ConfigError(
+                    "CONTACTMOMENT_JWT_JWKS: a key set URL must be https://, "
+                    f"not {source.partition('://')[0]}://"
+                )
             self._client = jwt.PyJWKClient(source, lifespan=300, timeout=5)
         else:
             path = Path(source)
@@ -77,8 +86,25 @@ class KeySet:
         raise jwt.InvalidTokenError(f"no key with kid {kid!r} in the key set")
 
 
+STATIC_TOKEN_MIN = 32  # characters
+
+
 class Authenticator:
+    """Checks bearer tokens: the issuer's JWTs (key set configured), or else the static
+    development token, never both (a shared secret beside real identities would be a
+    back door around them)."""
+
     def __init__(self, settings: Settings, static_token: str | None) -> None:
+        if static_token is not None and settings.jwt_jwks:
+            raise ConfigError(
+                "the static token (CONTACTMOMENT_ALLOW_STATIC_TOKEN / CONTACTMOMENT_API_TOKEN) "
+                "cannot be used with a key set (CONTACTMOMENT_JWT_JWKS): unset one of them"
+            )
+        if static_token is not None and len(static_token) < STATIC_TOKEN_MIN:
+            raise ConfigError(
+                f"CONTACTMOMENT_API_TOKEN: the static token needs at least {STATIC_TOKEN_MIN} "
+                f"characters, it has {len(static_token)}"
+            )
         self.static_token = static_token
         self.issuer = settings.jwt_issuer
         self.staff_audience = settings.jwt_audience
@@ -108,10 +134,12 @@ class Authenticator:
                 options={"require": ["exp", "iss", "aud", "sub"]},
             )
         except jwt.PyJWKClientError as exc:
+            # The cause names the issuer's host: it goes to the log, not to the caller.
+            log.warning("the issuer's key set cannot be fetched: %s", exc)
             raise Problem(
                 503,
                 "Key set unavailable",
-                f"the issuer's keys cannot be fetched ({exc})",
+                "the identity provider's key set cannot be fetched to check the token; try again",
                 headers={"Retry-After": "5"},
             ) from None
         except jwt.InvalidTokenError as exc:

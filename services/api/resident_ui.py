@@ -1,8 +1,9 @@
 """The resident's own page (`/ui/mijn`): what the municipality knows about you, in Dutch.
 
 The portal of Mijn Gemeente signs the resident in with DigiD and hands over its resident
-token by posting it to /ui/mijn/login; the page keeps it in an HttpOnly, SameSite=Strict
-cookie for /ui/mijn only (never in a URL, never echoed in a page). The page shows what
+token by posting it to /ui/mijn/login (only the portal's origin and our own may post it:
+services/api/browser.py); the page keeps it in a `__Host-`, Secure, HttpOnly, SameSite=Strict
+cookie (never in a URL, never echoed in a page). The page shows what
 /v1/me shows, through the same reads (services/api/resident_routes.py): no staff notes, and
 who looked at your data only as role, department and purpose, never as a name.
 """
@@ -12,13 +13,22 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from services.api.auth import Resident, signed_in
 from services.api.body import read_limited
+from services.api.browser import (
+    drop_sign_in,
+    normalised,
+    own_origin,
+    request_origin,
+    same_origin,
+    set_sign_in,
+    signed_in_token,
+)
 from services.api.database import connection
 from services.api.problems import Problem
 from services.api.resident_routes import (
@@ -35,7 +45,7 @@ from services.api.ui import render
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/ui/mijn", include_in_schema=False)
-COOKIE = "contactmoment_mijn"
+COOKIE = "contactmoment_mijn"  # `__Host-contactmoment_mijn` unless cookies are insecure
 PATH = "/ui/mijn"
 LOGIN = f"{PATH}/login"
 ACCESS_ROWS = 200  # the newest views; the download has them all
@@ -68,10 +78,10 @@ def _login_page(status: int = 200, error: str | None = None, notice: str | None 
 
 def _to_login(request: Request) -> Response:
     """Back to the login; a cookie that no longer signs anyone in is dropped."""
-    expired = bool(request.cookies.get(COOKIE))
+    expired = bool(signed_in_token(request, COOKIE))
     response = RedirectResponse(f"{LOGIN}?verlopen=1" if expired else LOGIN, status_code=303)
     if expired:
-        response.delete_cookie(COOKIE, path=PATH, httponly=True, samesite="strict")
+        drop_sign_in(request, response, COOKIE)
     return response
 
 
@@ -82,6 +92,12 @@ async def login_form(verlopen: bool = False) -> Response:
 
 @router.post("/login")
 async def login(request: Request) -> Response:
+    portals = frozenset(filter(None, map(normalised, services(request).settings.portals)))
+    if not same_origin(request, portals):
+        # Only the portal (or this page) may sign a resident in: another site posting a
+        # token of its own would sign the visitor in as someone else (login CSRF).
+        log.warning("resident login posted from another site refused: %s", request_origin(request))
+        return _login_page(403, FOREIGN)
     form = parse_qs((await read_limited(request, 16_384)).decode(errors="replace"))
     token = form.get("token", [""])[0].strip()
     if not token:
@@ -94,43 +110,27 @@ async def login(request: Request) -> Response:
         return _login_page(401, REFUSED)
     if not isinstance(who, Resident):  # a staff token opens the staff page, not this one
         return _login_page(401, REFUSED)
-    cross_site = request.headers.get("sec-fetch-site") == "cross-site"
-    if cross_site and _origin(request) not in services(request).settings.portals:
-        # Only the portal may sign a resident in from elsewhere: another site posting a
-        # token of its own would sign the visitor in as someone else (login CSRF).
-        log.warning("resident login posted from another site refused: %s", _origin(request))
-        return _login_page(403, FOREIGN)
-    if cross_site:
+    if request_origin(request) != own_origin(request):
         # The portal's auto-post: a redirect would carry on the cross-site navigation, which
         # does not send a SameSite=Strict cookie; a page of ours that moves on does.
         response: Response = render("mijn_verder.html")
         response.headers.update(NO_STORE)
     else:
         response = RedirectResponse(PATH, status_code=303)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path=PATH)
+    set_sign_in(request, response, COOKIE, token)
     return response
 
 
-def _origin(request: Request) -> str | None:
-    """The posting site: the Origin header, or (browsers send `null` after some redirects)
-    the scheme, host and port of the Referer; None when neither says."""
-    origin = request.headers.get("origin")
-    if origin and origin != "null":
-        return origin.rstrip("/")
-    referer = urlsplit(request.headers.get("referer", ""))
-    return f"{referer.scheme}://{referer.netloc}" if referer.scheme and referer.netloc else None
-
-
 @router.get("/logout")
-async def logout() -> Response:
+async def logout(request: Request) -> Response:
     response = RedirectResponse(LOGIN, status_code=303)
-    response.delete_cookie(COOKIE, path=PATH, httponly=True, samesite="strict")
+    drop_sign_in(request, response, COOKIE)
     return response
 
 
 @router.get("")
 async def my_page(request: Request) -> Response:
-    me = await _resident(request.cookies.get(COOKIE, ""), request)
+    me = await _resident(signed_in_token(request, COOKIE), request)
     if me is None:
         return _to_login(request)
     group = await my_cluster(request, me)
@@ -157,7 +157,7 @@ async def my_page(request: Request) -> Response:
 @router.get("/export")
 async def my_export(request: Request) -> Response:
     """The same document as /v1/me/export, as a download."""
-    me = await _resident(request.cookies.get(COOKIE, ""), request)
+    me = await _resident(signed_in_token(request, COOKIE), request)
     if me is None:
         return _to_login(request)
     group = await my_cluster(request, me)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from schemas.envelope import new_event
 from schemas.events import DATA_MODELS, Actor, EventType, IsoDuration
-from schemas.identifiers import IdentifierKind, InvalidIdentifier
+from schemas.identifiers import IdentifierKind, InvalidIdentifier, redact_bsns
 from schemas.keys import is_customer_key
 from services.api import policy
 from services.api.access import Purpose, purpose, record
@@ -151,17 +151,19 @@ async def timeline_page(
 async def list_requests(
     request: Request,
     staff: Reader,
+    why: Why,
     status: Literal["open", "overdue", "closed"] = "open",
     department: str | None = None,
     request_type: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
     """The worklist, ordered by due_at; `overdue` is the regieteam's list. A department
-    role sees its own department's requests only."""
+    role sees its own department's requests only. It shows subjects, customer keys and the
+    vulnerability flag, so each customer on the page is recorded in the access log."""
     scope = policy.worklist(staff, status, department)
     if isinstance(scope, str):
         raise Problem(403, "Forbidden", scope)
-    _, department = scope
+    role, department = scope
     statuses = worklist.CLOSED_STATUSES if status == "closed" else worklist.OPEN_STATUSES
     async with connection(request) as conn:
         items = await worklist.requests(
@@ -172,6 +174,8 @@ async def list_requests(
             request_type=request_type,
             limit=limit,
         )
+    listed = {item["customer_key"]: role for item in items}
+    await record(request, staff, why, "werkvoorraad raadplegen", listed)
     return {"items": items}
 
 
@@ -213,11 +217,19 @@ LifecycleType = Literal[
 
 
 class RequestAction(BaseModel):
-    """A staff action on a request; published as the matching request event."""
+    """A staff action on a request; published as the matching request event. Who acted is
+    the caller's token (its subject and department), never the body."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     type: LifecycleType
-    actor: Actor
+    actor: Annotated[
+        Actor | None,
+        Field(
+            deprecated=True,
+            description="ignored: the actor is taken from the bearer token (kept so that "
+            "older clients that send it are not refused)",
+        ),
+    ] = None
     note: Annotated[str, Field(max_length=20_000)] | None = None
     reason: Annotated[str, Field(min_length=1, max_length=500)] | None = None
     extension: IsoDuration | None = None
@@ -239,11 +251,11 @@ async def post_request_event(
     if owner is None:
         raise Problem(404, "Unknown request", f"no request with id {request_id}")
     event_type = EventType(f"nl.contactmoment.request.{action.type}.v1")
-    fields: dict[str, Any] = {"request_id": request_id, "actor": action.actor}
+    fields: dict[str, Any] = {"request_id": request_id, "actor": actor_of(staff)}
     if action.type == "interim-update":
-        fields["note"] = action.note
+        fields["note"] = _redacted(action.note)
     if action.type == "reopened":
-        fields["reason"] = action.reason or action.note
+        fields["reason"] = _redacted(action.reason or action.note)
     if action.type == "extended":
         fields["extension"] = action.extension
     try:
@@ -263,6 +275,16 @@ async def post_request_event(
     return JSONResponse(
         {"id": event.id, "customer_key": owner, "type": event_type.value}, status_code=202
     )
+
+
+def actor_of(staff: Staff) -> Actor:
+    """The actor of a staff action: the token's subject and department (the event's Actor
+    has no role field; the role that granted the action is checked by `request_access`)."""
+    return Actor(kind="employee", id=staff.subject, department=staff.department)
+
+
+def _redacted(text: str | None) -> str | None:
+    return None if text is None else redact_bsns(text)
 
 
 @router.get("/kpis")

@@ -1,8 +1,9 @@
 """The staff page: a customer's unified timeline, server-rendered, in Dutch.
 
 Browsers cannot send a bearer header, so the page takes a staff token (the issuer's JWT, or
-the development token where enabled) once through a login form and keeps it in an
-HttpOnly, SameSite=Strict cookie (never in a URL). Like the API, a customer page needs a
+the development token where enabled) once through a login form posted from this site
+(services/api/browser.py checks its origin) and keeps it in a `__Host-`, Secure, HttpOnly,
+SameSite=Strict cookie (never in a URL). Like the API, a customer page needs a
 role that covers the customer and a purpose, and each view is recorded in the access log.
 """
 
@@ -20,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.api.access import PURPOSE_MAX, record, resolve
 from services.api.auth import Staff, signed_in
+from services.api.browser import same_origin, set_sign_in, signed_in_token
 from services.api.database import connection
 from services.api.problems import Problem
 from services.api.staff_routes import customer_access
@@ -27,7 +29,8 @@ from services.api.state import services
 from services.readmodel import customers
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
-COOKIE = "contactmoment_token"
+COOKIE = "contactmoment_token"  # `__Host-contactmoment_token` unless cookies are insecure
+FOREIGN = "Inloggen kan alleen met het formulier op deze pagina. Vul uw toegangscode hier in."
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 CHANNELS = {"phone": "Telefoon", "counter": "Balie", "web": "Website", "email": "E-mail"}
@@ -123,13 +126,16 @@ async def login_form(request: Request, next: str = "/ui/") -> HTMLResponse:
 
 @router.post("/login")
 async def login(request: Request) -> Response:
+    if not same_origin(request):
+        # Another site posting a token would sign the visitor in as someone else.
+        return render("login.html", status=403, next="/ui/", error=FOREIGN)
     form = parse_qs((await request.body()).decode(errors="replace"))
     token = form.get("token", [""])[0].strip()
     target = _safe_next(form.get("next", ["/ui/"])[0])
     if await _staff(token, request) is None:
         return render("login.html", status=401, next=target, error="Deze toegangscode klopt niet.")
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/ui")
+    set_sign_in(request, response, COOKIE, token)
     return response
 
 
@@ -140,7 +146,7 @@ def _safe_next(target: str) -> str:
 
 @router.get("/")
 async def home(request: Request) -> Response:
-    if await _staff(request.cookies.get(COOKIE, ""), request) is None:
+    if await _staff(signed_in_token(request, COOKIE), request) is None:
         return RedirectResponse("/ui/login", status_code=303)
     return render("home.html")
 
@@ -149,7 +155,7 @@ async def home(request: Request) -> Response:
 async def customer_page(
     key: str, request: Request, before: str | None = None, purpose: str | None = None
 ) -> Response:
-    staff = await _staff(request.cookies.get(COOKIE, ""), request)
+    staff = await _staff(signed_in_token(request, COOKIE), request)
     if staff is None:
         return RedirectResponse(f"/ui/login?next={quote(f'/ui/customers/{key}')}", status_code=303)
     purpose = (purpose or "").strip()

@@ -16,7 +16,10 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from services.settings import write_private
+
 DEV_ISSUER = "urn:contactmoment:dev-issuer"
+DEV_SUBJECT = "ontwikkeltoken"  # the all-roles development token `make run` prints
 KID = "dev-1"
 
 
@@ -32,14 +35,12 @@ def ensure_issuer(local_dir: Path) -> tuple[Path, Path]:
         return key_path, jwks_path
     key_path.parent.mkdir(parents=True, exist_ok=True)
     private = ec.generate_private_key(ec.SECP256R1())
-    key_path.write_bytes(
-        private.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+    pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
     )
-    key_path.chmod(0o600)
+    write_private(key_path, pem)  # 0600 from the start, renamed into place
     public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(private.public_key()))
     jwks_path.write_text(
         json.dumps({"keys": [{**public, "kid": KID, "use": "sig", "alg": "ES256"}]})

@@ -24,7 +24,7 @@ from schemas.events import (
     RequestAnswered,
     RequestType,
 )
-from schemas.identifiers import IdentifierKind, InvalidIdentifier, normalise
+from schemas.identifiers import IdentifierKind, InvalidIdentifier, normalise, redact_bsns
 from schemas.keys import Pseudonymiser
 from services.ingest.common import (
     TYPED,
@@ -202,7 +202,7 @@ def _body(msg: EmailMessage) -> tuple[str, list[Attachment]]:
             payload = part.get_payload(decode=True) or b""
             attachments.append(
                 Attachment(
-                    name=(part.get_filename() or "naamloos")[:500],
+                    name=redact_bsns(part.get_filename() or "naamloos")[:500],
                     content_type=part.get_content_type()[:200],
                     size=len(payload),
                 )

@@ -10,7 +10,7 @@ from services.kafka.publisher import MemoryPublisher
 from services.privacy.sealer import Sealer, memory_sealer
 from services.settings import Settings
 
-TOKEN = "unit-test-token-0123456789"
+TOKEN = "unit-test-static-token-0123456789abcdef"  # the static token: 32+ characters
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
