@@ -12,6 +12,7 @@ from pathlib import Path
 from domain.clock.norms import NormsError
 from schemas.events import STAFF_ROLES
 from services.dev.errors import StackError
+from services.kafka.client import KafkaAuthError
 from services.kafka.topics import TopicError
 from services.settings import ConfigError, Settings, load_settings
 
@@ -29,7 +30,7 @@ def cmd_dev_up(settings: Settings, args: argparse.Namespace) -> int:
     from services.dev import stack
 
     started = time.monotonic()
-    kafka = stack.up(settings, _say, brokers=args.brokers)
+    kafka = stack.up(settings, _say, brokers=args.brokers, secure=args.secure)
     lines, _ = stack.status_lines(settings)
     for line in lines:
         _say(line)
@@ -123,6 +124,7 @@ def cmd_privacy_erase(settings: Settings, args: argparse.Namespace) -> int:
     import asyncpg
 
     from schemas.keys import is_customer_key
+    from services.kafka.client import KafkaAuth
     from services.kafka.publisher import KafkaPublisher
     from services.privacy.erasure import ErasureReport, NotAnnounced, erase_customer
 
@@ -142,8 +144,10 @@ def cmd_privacy_erase(settings: Settings, args: argparse.Namespace) -> int:
         _say(f"erased {', '.join(report.keys)} at {report.erased_at.isoformat()}")
 
     async def run() -> int:
-        conn = await asyncpg.connect(settings.database_url)
-        publisher = KafkaPublisher(settings.kafka_bootstrap)  # acks=all
+        conn = await asyncpg.connect(settings.database_url_for("privacy"))
+        publisher = KafkaPublisher(  # acks=all
+            settings.kafka_bootstrap, auth=KafkaAuth.from_settings(settings, "tools")
+        )
         try:
             await publisher.start()
             report = await erase_customer(conn, publisher, args.customer)
@@ -180,7 +184,7 @@ def cmd_privacy_retention(settings: Settings, args: argparse.Namespace) -> int:
     days = args.days or settings.text_retention_days
 
     async def run() -> int:
-        conn = await asyncpg.connect(settings.database_url)
+        conn = await asyncpg.connect(settings.database_url_for("privacy"))
         try:
             report = await enforce(conn, datetime.now(UTC), days, args.dry_run)
         finally:
@@ -202,10 +206,13 @@ def cmd_privacy_retention(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_topics_create(settings: Settings, args: argparse.Namespace) -> int:
+    from schemas.topics import TOPICS
+    from services.kafka.client import KafkaAuth
     from services.kafka.topics import create_topics
 
     partitions = args.partitions or settings.topic_partitions
-    results = asyncio.run(create_topics(settings.kafka_bootstrap, partitions))
+    auth = KafkaAuth.from_settings(settings, "tools")
+    results = asyncio.run(create_topics(settings.kafka_bootstrap, partitions, TOPICS, auth))
     for result in results:
         note = f"  ({result.note})" if result.note else ""
         replicas = f", {result.replicas} replicas" if result.state == "created" else ""
@@ -284,6 +291,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     import faust
 
     from domain.clock.norms import load as load_norms
+    from services.kafka.client import KafkaAuth
     from services.kafka.topics import create_topics
     from services.runtime import serve_metrics
     from streams.app import create_app, internal_topics
@@ -293,7 +301,8 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     datadir.mkdir(parents=True, exist_ok=True)
     # Co-partitioned with the events: ticks and table changelogs, created before faust runs.
     own = internal_topics(args.app_id)
-    asyncio.run(create_topics(settings.kafka_bootstrap, settings.topic_partitions, own))
+    auth = KafkaAuth.from_settings(settings, "worker")
+    asyncio.run(create_topics(settings.kafka_bootstrap, settings.topic_partitions, own, auth))
     serve_metrics(settings.worker_metrics_port, "worker", host=settings.bind_host)
     app = create_app(
         settings.kafka_bootstrap,
@@ -305,6 +314,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         offset_reset=args.offset_reset,
         events_topic=args.events_topic,
         deadletter_topic=args.deadletter_topic,
+        auth=auth,
     )
     # faust's own worker: signal handling, rebalances, table recovery from changelogs.
     faust.Worker(app, loglevel=args.log_level, quiet=True).execute_from_commandline()
@@ -312,6 +322,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
+    from services.kafka.client import KafkaAuth
     from services.projector.apply import ProjectionConfig
     from services.projector.run import TOPICS, Projector
     from services.readmodel.migrate import migrate
@@ -323,18 +334,20 @@ def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
         migrate(settings.database_url, args.schema)
     projector = Projector(
         settings.kafka_bootstrap,
-        settings.database_url,
+        settings.database_url_for("projector"),
         ProjectionConfig.from_settings(settings),
         group_id=args.group,
         topics=topics,
         schema=args.schema,
         deadletter_topic=args.deadletter_topic,
         gauges=args.schema is None,
+        auth=KafkaAuth.from_settings(settings, "projector"),
     )
     return run_until_signal(projector.run)
 
 
 def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
+    from services.kafka.client import KafkaAuth
     from services.projector.apply import ProjectionConfig
     from services.projector.replay import replay
 
@@ -346,6 +359,8 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
             schema=args.schema,
             progress=True,
             compare_with="public" if args.compare else None,
+            # Replay builds a new schema (the owner's URL) from topics the projector may read.
+            auth=KafkaAuth.from_settings(settings, "projector"),
         )
     )
     _say(
@@ -400,6 +415,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=(1, 3),
         help="Kafka nodes (KRaft, broker + controller each); default: the size started last, "
         "else 1. Three nodes listen on every second port from the first (9092, 9094, 9096).",
+    )
+    dev_up.add_argument(
+        "--secure",
+        action="store_true",
+        help="Kafka with TLS and SASL/SCRAM-SHA-512, one user per process and ACLs "
+        "(.local/kafka/tls, .local/kafka/users); clients then need "
+        "CONTACTMOMENT_KAFKA_SECURITY_PROTOCOL=SASL_SSL",
     )
     dev_up.set_defaults(handler=cmd_dev_up)
     dev_sub.add_parser("down", help="stop both (data stays in .local/)").set_defaults(
@@ -548,7 +570,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         return handler(settings, args)
-    except (ConfigError, StackError, TopicError, NormsError) as exc:
+    except (ConfigError, StackError, TopicError, NormsError, KafkaAuthError) as exc:
         print(f"contactmoment: {exc}", file=sys.stderr)
         return EXIT_FAIL
     except KeyboardInterrupt:

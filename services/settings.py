@@ -7,9 +7,10 @@ import secrets
 import tempfile
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The checkout root: `.local/` (stack data, generated secrets) lives beside pyproject.toml.
@@ -27,7 +28,19 @@ class Settings(BaseSettings):
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_controller_port: int = Field(9093, ge=1, le=65535)
+    # Kafka client security (services/kafka/client.py): PLAINTEXT, or TLS plus SCRAM-SHA-512.
+    # Unset username/password/CA fall back to the local secure stack's files (`dev up --secure`).
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = None
+    kafka_sasl_password_file: Path | None = None
+    kafka_ca_file: Path | None = None
+    # The owner's URL: migrations, replay, and every process without its own URL below.
     database_url: str = "postgresql://contactmoment@127.0.0.1:5432/contactmoment"
+    # One least-privileged role per process kind (0005_roles.sql); each defaults to the above.
+    api_database_url: str | None = None
+    projector_database_url: str | None = None
+    privacy_database_url: str | None = None
     # Every server binds here. Loopback by default; a container image sets 0.0.0.0 so its
     # platform can route and probe it (deploy/container/).
     bind_host: str = "127.0.0.1"
@@ -76,9 +89,13 @@ class Settings(BaseSettings):
                 raise ValueError(f"expected host:port[,host:port…], got {value!r}")
         return value
 
-    @field_validator("database_url")
+    @field_validator(
+        "database_url", "api_database_url", "projector_database_url", "privacy_database_url"
+    )
     @classmethod
-    def _database_url_is_postgres(cls, value: str) -> str:
+    def _database_url_is_postgres(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
         parts = urlsplit(value)
         if parts.scheme not in ("postgresql", "postgres") or not parts.hostname:
             # Not the value itself: a URL can carry a password.
@@ -95,7 +112,38 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 16 characters of secret key material")
         return value
 
+    @field_validator("kafka_sasl_password_file", "kafka_ca_file")
+    @classmethod
+    def _file_is_readable(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value} is not a readable file")
+        return value
+
+    @model_validator(mode="after")
+    def _kafka_security_is_whole(self) -> Settings:
+        sasl = self.kafka_security_protocol == "SASL_SSL"
+        if not sasl and (self.kafka_sasl_username or self.kafka_sasl_password):
+            raise ValueError(
+                "CONTACTMOMENT_KAFKA_SASL_USERNAME/PASSWORD are set but "
+                "CONTACTMOMENT_KAFKA_SECURITY_PROTOCOL is PLAINTEXT: set it to SASL_SSL"
+            )
+        if self.kafka_sasl_password and self.kafka_sasl_password_file:
+            raise ValueError(
+                "set one of CONTACTMOMENT_KAFKA_SASL_PASSWORD and "
+                "CONTACTMOMENT_KAFKA_SASL_PASSWORD_FILE, not both"
+            )
+        return self
+
     # -- derived values -------------------------------------------------------------------
+
+    def database_url_for(self, kind: Literal["api", "projector", "privacy"]) -> str:
+        """The URL a process kind connects with: its own role's, else the owner's."""
+        own = {
+            "api": self.api_database_url,
+            "projector": self.projector_database_url,
+            "privacy": self.privacy_database_url,
+        }[kind]
+        return own or self.database_url
 
     @property
     def kafka_port(self) -> int:
@@ -188,6 +236,11 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         problems = "; ".join(
-            f"CONTACTMOMENT_{str(err['loc'][0]).upper()}: {err['msg']}" for err in exc.errors()
+            # A rule over several fields (a model validator) has no location: its message
+            # names the variables itself.
+            f"CONTACTMOMENT_{str(err['loc'][0]).upper()}: {err['msg']}"
+            if err["loc"]
+            else err["msg"].removeprefix("Value error, ")
+            for err in exc.errors()
         )
         raise ConfigError(f"invalid configuration: {problems}") from None

@@ -25,6 +25,7 @@ from domain.overlay import Put, Write
 from schemas.envelope import Envelope, InvalidEvent, decode, encode
 from schemas.events import DeadlineBreached, EventType, Notification
 from schemas.topics import DEADLETTER, EVENTS, NOTIFICATIONS, SIGNALS, TopicSpec
+from services.kafka.client import PLAINTEXT, KafkaAuth
 from services.kafka.deadletter import Consumed, dead_letter_headers
 from services.metrics import (
     CONSUMER_LAG,
@@ -125,10 +126,13 @@ def create_app(
     deadletter_topic: str = DEADLETTER,
     offset_reset: str = "earliest",
     clock: Callable[[], float] = time.time,
+    auth: KafkaAuth = PLAINTEXT,
 ) -> faust.App:
     app = faust.App(
         app_id,
         broker=f"kafka://{bootstrap}",
+        # TLS and SCRAM for the producer, the consumers and the topic admin alike.
+        **auth.faust_options(),
         store=store,
         datadir=datadir,
         topic_partitions=partitions,

@@ -36,6 +36,7 @@ from services.api.database import Database
 from services.api.state import Services, attach
 from services.ingest.service import Ingest
 from services.ingest.smtp import start_smtp
+from services.kafka.client import KafkaAuth
 from services.kafka.publisher import KafkaPublisher, Publisher
 from services.metrics import HTTP_DURATION
 from services.privacy.crypto import master_key
@@ -57,8 +58,11 @@ def create_app(
 ) -> FastAPI:
     """Build the app; tests pass an in-memory publisher and sealer and explicit secrets (an
     explicit `api_token` enables the static token, as CONTACTMOMENT_ALLOW_STATIC_TOKEN does)."""
-    publisher = publisher or KafkaPublisher(settings.kafka_bootstrap)
-    database = Database(settings.database_url)
+    publisher = publisher or KafkaPublisher(
+        settings.kafka_bootstrap, auth=KafkaAuth.from_settings(settings, "api")
+    )
+    # The api role (0005_roles.sql): reads the read model, reads and writes data keys.
+    database = Database(settings.database_url_for("api"))
     keys = KeyCache()
     sealer = sealer or postgres_sealer(
         master_key(settings.secret("master-key")), database.pool, keys
@@ -82,7 +86,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await publisher.start()
         stop = asyncio.Event()
-        listener = asyncio.create_task(listen(settings.database_url, keys, stop))
+        listener = asyncio.create_task(listen(settings.database_url_for("api"), keys, stop))
         server = None
         if smtp:
             server = await start_smtp(

@@ -4,6 +4,10 @@ Layout under `.local/kafka`: `lib/` (the jars, shared by every cluster size) and
 directory per cluster size, `<N>-node/node-<id>/` with that node's config, data, logs and pid.
 A one-node and a three-node cluster therefore never share storage; `dev up` without
 `--brokers` starts the size that was started last.
+
+`dev up --secure` starts a cluster of its own (`<N>-node-secure/`) whose clients must use TLS
+and SASL/SCRAM-SHA-512: the CA, broker key and certificate in `tls/`, one password per user in
+`users/` (kafka_tls.py), each user held to its process's topics and groups by ACLs (ACL_RULES).
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.dev.errors import StackError
+from services.dev.kafka_tls import BROKER_CN, BROKER_USER, USERS, ensure_passwords, ensure_tls
 from services.dev.processes import pid_alive, read_pid, start_detached, stop_pid, wait_until
 from services.dev.system import require_java, require_maven
+from services.kafka.client import MECHANISM, PLAINTEXT, KafkaAuth, local_tls_dir
 from services.ports import port_open, require_port_free
 from services.settings import PROJECT_ROOT, Settings
 
@@ -29,7 +35,42 @@ DEPLOY = PROJECT_ROOT / "deploy" / "kafka"
 HEAP = ["-Xms256m", "-Xmx1g", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20"]
 READY_TIMEOUT = 120.0
 SIZES = (1, 3)
+MODES = (False, True)  # plain, secure
 Progress = Callable[[str], None]
+
+WORKER = "contactmoment-worker"  # the default app id: its group, ticks and changelogs
+PROJECTOR = "contactmoment-projector"
+EVENTS, SIGNALS, NOTIFICATIONS, ACCESS, DEADLETTER = (
+    "contact.events.v1",
+    "contact.signals.v1",
+    "contact.notifications.v1",
+    "contact.access.v1",
+    "contact.deadletter.v1",
+)
+# What each process's user may do on the secure broker: (user, operation, resource type,
+# pattern type, name). Anything not listed is refused.
+ACL_RULES: tuple[tuple[str, str, str, str, str], ...] = (
+    # The api writes events, access records and dead letters, and reads nothing.
+    *(("api", "WRITE", "TOPIC", "LITERAL", t) for t in (EVENTS, ACCESS, DEADLETTER)),
+    # The projector reads the contact.* topics in its group and writes dead letters.
+    *(
+        ("projector", "READ", "TOPIC", "LITERAL", t)
+        for t in (EVENTS, SIGNALS, NOTIFICATIONS, ACCESS)
+    ),
+    ("projector", "WRITE", "TOPIC", "LITERAL", DEADLETTER),
+    ("projector", "READ", "GROUP", "PREFIXED", PROJECTOR),
+    # The worker reads events; writes events (customer.linked), signals, notifications and
+    # dead letters; owns its ticks and changelog topics and its group.
+    ("worker", "READ", "TOPIC", "LITERAL", EVENTS),
+    *(
+        ("worker", "WRITE", "TOPIC", "LITERAL", t)
+        for t in (EVENTS, SIGNALS, NOTIFICATIONS, DEADLETTER)
+    ),
+    ("worker", "ALL", "TOPIC", "PREFIXED", WORKER),
+    ("worker", "READ", "GROUP", "PREFIXED", WORKER),
+    # tools (topics create, erasure, operators) administer the contract's topics.
+    ("tools", "ALL", "TOPIC", "PREFIXED", "contact."),
+)
 
 
 @dataclass(frozen=True)
@@ -94,30 +135,60 @@ class LocalKafka:
     """A local KRaft cluster of `brokers` nodes (default: the size started last, else 1)."""
 
     def __init__(
-        self, settings: Settings, brokers: int | None = None, jars: Path | None = None
+        self,
+        settings: Settings,
+        brokers: int | None = None,
+        jars: Path | None = None,
+        secure: bool | None = None,
     ) -> None:
         self.settings = settings
         self.root = settings.local_dir / "kafka"
         # Another checkout's .local may lend its jars (the fault tests run their own cluster).
         self.lib = jars or self.root / "lib"
         self.size_file = self.root / "brokers"
-        self.brokers = brokers or self._recorded_size()
+        running = self._running_cluster() if brokers is None or secure is None else None
+        self.brokers = brokers or (running[0] if running else self._recorded_size())
+        # Plain unless asked for, or unless a secure cluster is what runs (status, down).
+        self.secure = secure if secure is not None else bool(running and running[1])
         if self.brokers not in SIZES:
             raise StackError(f"a local Kafka cluster has 1 or 3 brokers, not {self.brokers}")
         host = settings.kafka_host
+        self.cluster_dir = self.root / f"{self.brokers}-node{'-secure' * self.secure}"
         self.nodes = [
-            KafkaNode(i + 1, host, b, c, self.root / f"{self.brokers}-node" / f"node-{i + 1}")
+            KafkaNode(i + 1, host, b, c, self.cluster_dir / f"node-{i + 1}")
             for i, (b, c) in enumerate(node_ports(settings, self.brokers))
         ]
 
+    def _others(self) -> list[LocalKafka]:
+        """Every other cluster this checkout may run: other sizes and the other mode."""
+        return [
+            LocalKafka(self.settings, size, self.lib, mode)
+            for size in SIZES
+            for mode in MODES
+            if (size, mode) != (self.brokers, self.secure)
+        ]
+
+    def _running_cluster(self) -> tuple[int, bool] | None:
+        for size in SIZES:
+            for mode in MODES:
+                if any(n.pid() for n in LocalKafka(self.settings, size, self.lib, mode).nodes):
+                    return size, mode
+        return None
+
     def _recorded_size(self) -> int:
-        for size in SIZES:  # a running cluster wins over the recorded size
-            if any(n.pid() for n in LocalKafka(self.settings, size, self.lib).nodes):
-                return size
         try:
             return int(self.size_file.read_text().strip())
         except (FileNotFoundError, ValueError):
             return 1
+
+    def auth(self, user: str) -> KafkaAuth:
+        """How `user` connects to this cluster (PLAINTEXT when it is not secure)."""
+        if not self.secure:
+            return PLAINTEXT
+        password = ensure_passwords(self.settings.local_dir)[user]
+        return KafkaAuth(
+            "SASL_SSL", user, password, local_tls_dir(self.settings.local_dir) / "ca.pem"
+        )
 
     @property
     def bootstrap(self) -> str:
@@ -140,13 +211,14 @@ class LocalKafka:
 
     def up(self, progress: Progress = print) -> float:
         """Start every node that is not running; returns seconds until the cluster is ready."""
-        for size in SIZES:
-            other = LocalKafka(self.settings, size, self.lib) if size != self.brokers else None
-            if other and any(s.running for s in other.status()):
+        for other in self._others():
+            if any(s.running for s in other.status()):
+                kind = "secure " * other.secure
                 raise StackError(
-                    f"a {size}-node Kafka cluster is running; stop it first "
+                    f"a {kind}{other.brokers}-node Kafka cluster is running; stop it first "
                     "(`contactmoment dev down`) to start one with "
                     f"{self.brokers} node{'s' * (self.brokers > 1)}"
+                    f"{' (secure)' if self.secure else ''}"
                 )
         self.root.mkdir(parents=True, exist_ok=True)
         self.size_file.write_text(f"{self.brokers}\n")
@@ -156,7 +228,10 @@ class LocalKafka:
                 continue
             java = java or require_java()
             self._start_node(node, java, progress)
-        return self.wait_ready()
+        waited = self.wait_ready()
+        if self.secure:
+            self._create_acls(require_java(), progress)
+        return waited
 
     def _start_node(self, node: KafkaNode, java: str, progress: Progress) -> int:
         require_port_free(
@@ -203,7 +278,7 @@ class LocalKafka:
             timeout=READY_TIMEOUT,
             alive=lambda: all(n.pid() for n in self.nodes),
             what=f"Kafka ({self.brokers} node{'s' * (self.brokers > 1)})",
-            log_path=first.server_log if self.brokers == 1 else self.root / f"{self.brokers}-node",
+            log_path=first.server_log if self.brokers == 1 else self.cluster_dir,
         )
 
     def _resolve_jars(self, progress: Progress) -> None:
@@ -251,14 +326,25 @@ class LocalKafka:
             "MIN_ISR": str(min(2, replication)),
         }
         text = (DEPLOY / "server.properties").read_text()
+        if self.secure:
+            tls = ensure_tls(self.settings.local_dir)
+            values |= {
+                "BROKER_PASSWORD": ensure_passwords(self.settings.local_dir)[BROKER_USER],
+                "KEYSTORE": str(tls.keystore),
+                "TRUSTSTORE": str(tls.ca),
+                "BROKER_CN": BROKER_CN,
+            }
+            text += "\n" + (DEPLOY / "secure.properties").read_text()  # a later key wins
         for name, value in values.items():
             text = text.replace(f"@{name}@", value)
         node.home.mkdir(parents=True, exist_ok=True)
+        node.config.touch(mode=0o600, exist_ok=True)
+        node.config.chmod(0o600)  # it holds the broker's password when secure
         node.config.write_text(text)
 
     def _cluster_id(self, java: str) -> str:
         """One id for every node of the cluster, drawn once and kept beside the nodes."""
-        path = self.root / f"{self.brokers}-node" / "cluster-id"
+        path = self.cluster_dir / "cluster-id"
         if path.exists():
             return path.read_text().strip()
         uuid = self._storage_tool(java, self.nodes[0], ["random-uuid"]).stdout.strip()
@@ -269,9 +355,43 @@ class LocalKafka:
         if (node.data / "meta.properties").exists():
             return  # formatted once; formatting again would refuse or wipe the cluster id
         progress(f"formatting storage of Kafka node {node.node_id} (first start only) …")
+        scram: list[str] = []
+        if self.secure:  # the users exist from the first metadata record on
+            for user, password in ensure_passwords(self.settings.local_dir).items():
+                scram += ["--add-scram", f"{MECHANISM}=[name={user},password={password}]"]
         self._storage_tool(
-            java, node, ["format", "-t", self._cluster_id(java), "-c", str(node.config)]
+            java, node, ["format", "-t", self._cluster_id(java), "-c", str(node.config), *scram]
         )
+
+    def _create_acls(self, java: str, progress: Progress) -> None:
+        """ACL_RULES through Kafka's Admin client, as the broker's super user (idempotent)."""
+        auth = self.auth(BROKER_USER)
+        admin = self.cluster_dir / "admin.properties"
+        admin.touch(mode=0o600, exist_ok=True)
+        admin.chmod(0o600)
+        admin.write_text(
+            f"bootstrap.servers={self.bootstrap}\n"
+            "security.protocol=SASL_SSL\n"
+            f"sasl.mechanism={MECHANISM}\n"
+            "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule "
+            f'required username="{auth.username}" password="{auth.password}";\n'
+            "ssl.truststore.type=PEM\n"
+            f"ssl.truststore.location={auth.ca_file}\n"
+        )
+        rules = "".join(
+            f"User:{u}|{op}|{kind}|{pattern}|{name}\n" for u, op, kind, pattern, name in ACL_RULES
+        )
+        result = subprocess.run(
+            [java, "-cp", f"{self.lib}/*", str(DEPLOY / "Acls.java"), str(admin)],
+            input=rules,
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise StackError(
+                f"creating the Kafka ACLs failed:\n{(result.stdout + result.stderr)[-3000:]}"
+            )
+        progress(f"kafka: {len(ACL_RULES)} ACL rules for {', '.join(USERS[1:])}")
 
     def _storage_tool(
         self, java: str, node: KafkaNode, args: list[str]
@@ -301,7 +421,11 @@ class LocalKafka:
         from aiokafka.admin import AIOKafkaAdminClient
 
         async def probe() -> bool:
-            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=3000)
+            admin = AIOKafkaAdminClient(
+                bootstrap_servers=self.bootstrap,
+                request_timeout_ms=3000,
+                **self.auth(BROKER_USER).aiokafka_options(),
+            )
             try:
                 await admin.start()
                 cluster = await admin.describe_cluster()
@@ -320,8 +444,7 @@ class LocalKafka:
         """Stop every node (of any cluster size) that runs; whether any did. All nodes get
         SIGTERM at once: one by one, the last ones would wait for a quorum already gone."""
         pids: list[tuple[KafkaNode, int]] = []
-        for size in SIZES:
-            cluster = self if size == self.brokers else LocalKafka(self.settings, size, self.lib)
+        for cluster in (self, *self._others()):
             pids += [(n, pid) for n in cluster.nodes if (pid := n.pid())]
         for _node, pid in pids:
             os.kill(pid, signal.SIGTERM)

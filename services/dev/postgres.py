@@ -16,6 +16,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from services.dev.errors import StackError
 from services.dev.pg_placement import (
@@ -34,6 +35,14 @@ from services.ports import port_open, require_port_free
 from services.settings import PROJECT_ROOT, Settings
 
 READY_TIMEOUT = 60.0
+# The group roles of 0005_roles.sql (NOLOGIN; the migration grants them their rights) and
+# the LOGIN user the local stack makes in each, one per process kind.
+GROUP_ROLES = {
+    "api": "contactmoment_api",
+    "projector": "contactmoment_projector",
+    "privacy": "contactmoment_privacy",
+}
+LOGIN_USERS = {kind: f"{role}_local" for kind, role in GROUP_ROLES.items()}
 # initdb and the server refuse to run as root; as root we run them as this system user.
 SERVICE_USER = "postgres"
 Progress = Callable[[str], None]
@@ -230,11 +239,25 @@ class LocalPostgres:
 
         dsn = f"host={self.db.host} port={self.db.port} user=postgres dbname=postgres"
         with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
-            role = conn.execute(
-                "SELECT 1 FROM pg_roles WHERE rolname = %s", (self.db.user,)
-            ).fetchone()
-            if not role:
-                conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(self.db.user)))
+
+            def ensure_role(name: str, options: str, member_of: str | None = None) -> None:
+                if not conn.execute(
+                    "SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)
+                ).fetchone():
+                    conn.execute(sql.SQL("CREATE ROLE {} " + options).format(sql.Identifier(name)))
+                if member_of:
+                    conn.execute(
+                        sql.SQL("GRANT {} TO {}").format(
+                            sql.Identifier(member_of), sql.Identifier(name)
+                        )
+                    )
+
+            ensure_role(self.db.user, "LOGIN")
+            # Least privilege (0005_roles.sql): the owner above runs the migrations; each
+            # process kind logs in as its own user, a member of its group role.
+            for kind, group in GROUP_ROLES.items():
+                ensure_role(group, "NOLOGIN")
+                ensure_role(LOGIN_USERS[kind], "LOGIN", member_of=group)
             exists = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (self.db.name,)
             ).fetchone()
@@ -348,3 +371,16 @@ def has_cluster(home: Path) -> bool:
         return (home / "data" / "PG_VERSION").exists()
     except OSError:
         return False
+
+
+def process_database_urls(database_url: str) -> dict[str, str]:
+    """The local stack's URL per process kind (its LOGIN user instead of the owner), as the
+    environment variables that select them (CONTACTMOMENT_API_DATABASE_URL, …)."""
+    parts = urlsplit(database_url)
+    host = parts.netloc.rpartition("@")[2]
+    return {
+        f"CONTACTMOMENT_{kind.upper()}_DATABASE_URL": urlunsplit(
+            parts._replace(netloc=f"{user}@{host}")
+        )
+        for kind, user in LOGIN_USERS.items()
+    }

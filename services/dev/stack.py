@@ -14,11 +14,17 @@ from services.settings import Settings
 Progress = Callable[[str], None]
 
 
-def up(settings: Settings, progress: Progress = print, brokers: int | None = None) -> LocalKafka:
-    """Start PostgreSQL and Kafka (each only if not running); the Kafka cluster started."""
+def up(
+    settings: Settings,
+    progress: Progress = print,
+    brokers: int | None = None,
+    secure: bool = False,
+) -> LocalKafka:
+    """Start PostgreSQL and Kafka (each only if not running); the Kafka cluster started.
+    `secure`: Kafka with TLS, SASL/SCRAM-SHA-512 and ACLs (services/dev/kafka.py)."""
     settings.ensure_secrets()
     ensure_issuer(settings.local_dir)
-    postgres, kafka = LocalPostgres(settings), LocalKafka(settings, brokers)
+    postgres, kafka = LocalPostgres(settings), LocalKafka(settings, brokers, secure=secure)
     for name, server, was_running in (
         ("postgres", postgres, postgres.status().running),
         ("kafka", kafka, kafka.running),

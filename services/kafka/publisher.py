@@ -18,6 +18,7 @@ from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 
 from schemas.envelope import CONTENT_TYPE, Envelope, encode
 from schemas.topics import EVENTS
+from services.kafka.client import PLAINTEXT, KafkaAuth
 from services.kafka.errors import KafkaAdapterError, RecordTooLarge, Unavailable
 
 log = logging.getLogger(__name__)
@@ -97,8 +98,10 @@ class KafkaPublisher(Publisher):
         topic: str = EVENTS,
         timeout: float = 10.0,
         max_record_bytes: int = MAX_RECORD_BYTES,
+        auth: KafkaAuth = PLAINTEXT,
     ) -> None:
         self.bootstrap = bootstrap
+        self.auth = auth
         self.topic = topic
         self.timeout = timeout
         self.max_record_bytes = max_record_bytes
@@ -115,6 +118,7 @@ class KafkaPublisher(Publisher):
                     linger_ms=1,
                     request_timeout_ms=int(self.timeout * 1000),
                     max_request_size=30 * 1024 * 1024,
+                    **self.auth.aiokafka_options(),
                 )
                 try:
                     await asyncio.wait_for(producer.start(), self.timeout)

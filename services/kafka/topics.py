@@ -8,6 +8,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 from schemas.topics import TOPICS, TopicSpec
+from services.kafka.client import PLAINTEXT, KafkaAuth
 from services.kafka.errors import KafkaAdapterError
 
 
@@ -36,10 +37,15 @@ def replication_for(brokers: int) -> tuple[int, int]:
 
 
 async def create_topics(
-    bootstrap: str, partitions: int, specs: tuple[TopicSpec, ...] = TOPICS
+    bootstrap: str,
+    partitions: int,
+    specs: tuple[TopicSpec, ...] = TOPICS,
+    auth: KafkaAuth = PLAINTEXT,
 ) -> list[TopicResult]:
     """Create each missing topic; report existing ones (and a partition-count mismatch)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=15000, **auth.aiokafka_options()
+    )
     await admin.start()
     try:
         cluster = await admin.describe_cluster()
@@ -79,9 +85,13 @@ async def create_topics(
         await admin.close()
 
 
-async def partition_counts(bootstrap: str, names: list[str]) -> dict[str, int]:
+async def partition_counts(
+    bootstrap: str, names: list[str], auth: KafkaAuth = PLAINTEXT
+) -> dict[str, int]:
     """Partitions per existing topic among `names` (missing topics are left out)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=15000, **auth.aiokafka_options()
+    )
     await admin.start()
     try:
         return await _partition_counts(admin, names)

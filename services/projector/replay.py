@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from schemas.envelope import InvalidEvent, decode
+from services.kafka.client import PLAINTEXT, KafkaAuth
 from services.kafka.topics import partition_counts
 from services.projector.apply import ProjectionConfig, apply_batch, produced_at
 from services.projector.run import TOPICS
@@ -55,6 +56,7 @@ async def replay(
     batch_size: int = 5000,
     progress: bool = False,
     compare_with: str | None = None,
+    auth: KafkaAuth = PLAINTEXT,
 ) -> ReplayResult:
     """Rebuild the read model from `topics` (up to their offsets at start) into `schema`
     (default: replay_<timestamp>), created and migrated first; with `compare_with`, the copy
@@ -68,12 +70,13 @@ async def replay(
         group_id=None,
         isolation_level="read_committed",
         max_poll_records=batch_size,
+        **auth.aiokafka_options(),
     )
     await consumer.start()
     pool = await connect_pool(database_url, schema)
     started = time.monotonic()
     try:
-        counts = await partition_counts(bootstrap, list(topics))
+        counts = await partition_counts(bootstrap, list(topics), auth)
         partitions = [TopicPartition(t, p) for t, n in counts.items() for p in range(n)]
         if not partitions:
             raise ValueError(f"none of the topics {', '.join(topics)} exist; run topics create")

@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from schemas.envelope import Envelope
 from schemas.topics import ACCESS, EVENTS, NOTIFICATIONS, SIGNALS
+from services.kafka.client import PLAINTEXT, KafkaAuth
 from services.kafka.deadletter import Consumed, DeadLetters
 from services.kafka.publisher import KafkaPublisher
 from services.metrics import EVENTS_PROJECTED, PROJECTION_LAG
@@ -65,11 +66,12 @@ class Projector:
         batch_size: int = 2000,
         schema: str | None = None,
         gauges: bool = False,
+        auth: KafkaAuth = PLAINTEXT,
     ) -> None:
-        self.bootstrap, self.database_url = bootstrap, database_url
+        self.bootstrap, self.database_url, self.auth = bootstrap, database_url, auth
         self.topics, self.group_id = tuple(topics), group_id
         self.batch_size, self.schema = batch_size, schema
-        self.publisher = KafkaPublisher(bootstrap)
+        self.publisher = KafkaPublisher(bootstrap, auth=auth)
         kwargs = {"topic": deadletter_topic} if deadletter_topic else {}
         self.dead_letters = DeadLetters(self.publisher, "projector", **kwargs)
         self.applied = 0
@@ -85,6 +87,7 @@ class Projector:
             auto_offset_reset="earliest",
             max_poll_records=self.batch_size,
             isolation_level="read_committed",
+            **self.auth.aiokafka_options(),
         )
         pool = await self._pool_with_retry(stop)
         await consumer.start()
