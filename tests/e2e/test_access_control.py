@@ -262,7 +262,7 @@ async def test_scopes_narrow_what_a_role_sees(api: RunningApi, world: World) -> 
         regie = await client.get(
             "/v1/requests",
             params={"status": "overdue", "department": f"KCC-{world.tag}"},
-            headers={"Authorization": f"Bearer {world.tokens['regieteam']}"},
+            headers={"Authorization": f"Bearer {world.tokens['regieteam']}", "X-Purpose": PURPOSE},
         )
     assert [i["request_id"] for i in regie.json()["items"]] == [world.b_request]
 
