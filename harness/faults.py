@@ -176,7 +176,9 @@ class FaultStack:
     # -- processes ------------------------------------------------------------------------
 
     def start_api(self) -> RunningProcess:
-        self.api = start_process("faults-api", ["api", "--log-level", "warning"], self.env)
+        self.api = start_process(
+            "faults-api", ["api", "--no-smtp", "--log-level", "warning"], self.env
+        )
         wait_ready(self.api, self._healthy, "the API")
         return self.api
 

@@ -1,7 +1,9 @@
 """A real `contactmoment api` process on free ports, its output captured for inspection."""
 
 import os
+import smtplib
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -12,6 +14,7 @@ from pathlib import Path
 
 import httpx
 
+from services.dev.smtp_secrets import SmtpSecrets, ensure_smtp_secrets
 from services.ports import port_open
 from services.runner import local_sign_in
 from services.settings import load_settings
@@ -31,9 +34,20 @@ class RunningApi:
     token: str
     pseudonym_key: str
     log_path: Path
+    smtp_secrets: SmtpSecrets
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def smtp(self, login: bool = True) -> smtplib.SMTP:
+        """A session with SMTP ingress after STARTTLS (the test certificate trusted), signed
+        in as the gateway unless `login` is False."""
+        context = ssl.create_default_context(cafile=str(self.smtp_secrets.cert))
+        session = smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=30)
+        session.starttls(context=context)
+        if login:
+            session.login(self.smtp_secrets.user, self.smtp_secrets.password)
+        return session
 
     def stop(self) -> None:
         self.process.terminate()
@@ -127,6 +141,8 @@ def start_api(
     # and cookies over plain http, as `make run` has them
     sign_in = local_sign_in(load_settings())
     token = sign_in["CONTACTMOMENT_API_TOKEN"]
+    # Its own gateway account and TLS pair, not the ones `make run` keeps in .local/.
+    smtp_secrets = ensure_smtp_secrets(Path(tempfile.mkdtemp(prefix="contactmoment-smtp-")))
     env = {
         **os.environ,
         "CONTACTMOMENT_API_PORT": str(api_port),
@@ -134,6 +150,7 @@ def start_api(
         "CONTACTMOMENT_PORTAL_ORIGINS": PORTAL,
         **sign_in,
         "CONTACTMOMENT_PSEUDONYM_KEY": key,
+        **smtp_secrets.env(),
         **(extra_env or {}),
     }
     with log_path.open("wb") as log:
@@ -143,7 +160,9 @@ def start_api(
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    api = RunningApi(process, f"http://127.0.0.1:{api_port}", smtp_port, token, key, log_path)
+    api = RunningApi(
+        process, f"http://127.0.0.1:{api_port}", smtp_port, token, key, log_path, smtp_secrets
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -141,6 +141,9 @@ class ContactRecorded(EventData):
     request_id: RequestId | None = None
     thread_id: Annotated[str, Field(max_length=998)] | None = None
     attachments: list[Attachment] | None = None
+    # An e-mail's Date header when it was not believed (too far from the time received, or
+    # unreadable): the event's time is then the time received, and the claim is kept here.
+    claimed_date: Annotated[str, Field(max_length=200)] | None = None
 
 
 class RequestOpened(EventData):

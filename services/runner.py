@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from services.dev.smtp_secrets import ensure_smtp_secrets
 from services.dev.tokens import DEV_ISSUER, DEV_SUBJECT, ensure_issuer, staff_token
 from services.settings import Settings
 
@@ -94,9 +95,28 @@ def local_sign_in(settings: Settings) -> dict[str, str]:
     return env
 
 
+def local_smtp(settings: Settings) -> tuple[dict[str, str], str]:
+    """SMTP ingress settings for the local stack (the generated gateway account and TLS pair
+    under `.local/smtp/`, unless configured) and the banner line that says how to sign in."""
+    given = (settings.smtp_users_file, settings.smtp_tls_cert, settings.smtp_tls_key)
+    where = f"127.0.0.1:{settings.smtp_port}"
+    if all(given):
+        return {}, f"  SMTP         {where}  (TLS and users as configured)"
+    made = ensure_smtp_secrets(settings.local_dir / "smtp")
+    tls = "implicit TLS" if settings.smtp_implicit_tls else "STARTTLS"
+    return made.env(), (
+        f"  SMTP         {where}  ({tls}, AUTH user {made.user!r} password {made.password}; "
+        f"from {made.users_file.parent}, certificate {made.cert})"
+    )
+
+
 def run(settings: Settings, processes: Sequence[ProcessSpec]) -> int:
     sign_in = local_sign_in(settings)
+    smtp_env, smtp_line = local_smtp(settings)
+    sign_in |= smtp_env
     print(banner(settings, processes, sign_in.get("CONTACTMOMENT_API_TOKEN")), flush=True)
+    if any(p.name == "api" for p in processes):
+        print(smtp_line, flush=True)
     if not processes:
         return 0
     signal.signal(signal.SIGTERM, _terminate)

@@ -79,6 +79,22 @@ class Settings(BaseSettings):
     max_json_depth: int = Field(32, ge=4, le=512)
     login_attempts_per_minute: int = Field(10, ge=1, le=100_000)
     searches_per_minute: int = Field(60, ge=1, le=100_000)
+    # E-mail, checked before a parse (services/ingest/mail_limits.py), parsed in worker
+    # processes under a deadline; the Date header is believed only this close to receipt.
+    email_max_header_bytes: int = Field(64 * 1024, ge=1024)
+    email_max_recipients: int = Field(100, ge=1)
+    email_max_parts: int = Field(100, ge=1)
+    email_max_depth: int = Field(10, ge=1, le=100)
+    email_parse_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    email_parse_workers: int = Field(2, ge=1, le=32)
+    email_date_skew_seconds: int = Field(86_400, ge=0)
+    # SMTP ingress: AUTH against a file of scrypt-hashed passwords, over TLS (STARTTLS, or
+    # implicit TLS when set); the API refuses to start SMTP without all three files.
+    smtp_users_file: Path | None = None
+    smtp_tls_cert: Path | None = None
+    smtp_tls_key: Path | None = None
+    smtp_implicit_tls: bool = False
+    smtp_max_sessions: int = Field(20, ge=1, le=10_000)
 
     @field_validator("kafka_bootstrap")
     @classmethod

@@ -50,6 +50,7 @@ FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "actor": st.builds(Actor, kind=st.sampled_from(["employee", "system"]), id=text),
     "request_id": request_id,
     "thread_id": text,
+    "claimed_date": text,
     "attachments": st.lists(
         st.builds(Attachment, name=text, content_type=text, size=st.integers(0, 10**9)),
         max_size=3,

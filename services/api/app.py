@@ -34,6 +34,7 @@ from services.api.limits import Limits
 from services.api.ratelimit import RateLimits
 from services.api.database import Database
 from services.api.state import Services, attach
+from services.ingest.mail_setup import date_skew, mail_reader, smtp_security
 from services.ingest.service import Ingest
 from services.ingest.smtp import start_smtp
 from services.kafka.client import KafkaAuth
@@ -69,6 +70,9 @@ def create_app(
     )
     pseudonymiser = Pseudonymiser(pseudonym_key or settings.secret("pseudonym-key"))
     ingest = Ingest(publisher, pseudonymiser, settings.own_domains, sealer)
+    reader = mail_reader(settings)
+    # Refuse here, before serving, when SMTP would have no sign-in or no TLS.
+    security = smtp_security(settings) if smtp else None
     static = api_token or (settings.secret("api-token") if settings.allow_static_token else None)
     services = Services(
         settings=settings,
@@ -76,6 +80,7 @@ def create_app(
         pseudonymiser=pseudonymiser,
         sealer=sealer,
         ingest=ingest,
+        mail=reader,
         database=database,
         catalogue=load_norms(settings.service_norms),
         auth=Authenticator(settings, static),
@@ -87,10 +92,18 @@ def create_app(
         await publisher.start()
         stop = asyncio.Event()
         listener = asyncio.create_task(listen(settings.database_url_for("api"), keys, stop))
+        warm = asyncio.create_task(reader.start())  # parse workers up before the first mail
         server = None
-        if smtp:
+        if security is not None:
             server = await start_smtp(
-                ingest, settings.bind_host, settings.smtp_port, settings.max_email_bytes
+                ingest,
+                settings.bind_host,
+                settings.smtp_port,
+                settings.max_email_bytes,
+                security=security,
+                reader=reader,
+                date_skew=date_skew(settings),
+                max_sessions=settings.smtp_max_sessions,
             )
             log.info("SMTP ingress listening on %s:%d", settings.bind_host, settings.smtp_port)
         try:
@@ -99,6 +112,9 @@ def create_app(
             if server is not None:
                 server.close()
                 await server.wait_closed()
+            warm.cancel()
+            await asyncio.gather(warm, return_exceptions=True)
+            reader.close()
             stop.set()
             await listener
             await publisher.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -18,7 +19,8 @@ from services.api.problems import Problem, field_errors, validation_problem
 from services.api.state import services
 from services.ingest.common import Mapped
 from services.ingest.counter import CounterVisit, map_counter_visit
-from services.ingest.email import InvalidEmail, map_email, parse_email
+from services.ingest.email import InvalidEmail, map_email
+from services.ingest.mail_limits import MailLimitExceeded
 from services.ingest.phone import PhoneCall, map_phone_call
 from services.ingest.service import Ingest
 from services.ingest.web import WebSubmission, map_web_submission
@@ -118,7 +120,13 @@ async def ingest_email(request: Request) -> JSONResponse:
     try:
         require_content_type(request, "message/rfc822")
         raw = await read_limited(request, svc.settings.max_email_bytes)
-        mapped = map_email(parse_email(raw), ingest.pseudonyms, ingest.own_domains, ingest.clock())
+        received = ingest.clock()
+        mail = await svc.mail.read(raw)  # limits first, then a parse off the event loop
+        skew = timedelta(seconds=svc.settings.email_date_skew_seconds)
+        mapped = map_email(mail, ingest.pseudonyms, ingest.own_domains, received, skew)
+    except MailLimitExceeded as exc:
+        ingest.rejected(Channel.EMAIL)
+        raise _limit_problem(exc) from None
     except InvalidEmail as exc:
         ingest.rejected(Channel.EMAIL)
         raise validation_problem([{"field": exc.field, "problem": exc.problem}]) from None
@@ -126,3 +134,18 @@ async def ingest_email(request: Request) -> JSONResponse:
         ingest.rejected(Channel.EMAIL)
         raise
     return await _publish(ingest, Channel.EMAIL, mapped)
+
+
+def _limit_problem(exc: MailLimitExceeded) -> Problem:
+    """413 for a size limit, 422 for a structural one; either names the limit."""
+    if exc.size:
+        return Problem(
+            413,
+            "E-mail over a size limit",
+            f"{exc.field}: {exc.problem}",
+            limit=exc.limit,
+            maximum=exc.maximum,
+        )
+    problem = validation_problem([{"field": exc.field, "problem": exc.problem}])
+    problem.extra |= {"limit": exc.limit, "maximum": exc.maximum}
+    return problem

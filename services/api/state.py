@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # the modules below import this one for `services`
     from schemas.keys import Pseudonymiser
     from services.api.auth import Authenticator
     from services.api.database import Database
+    from services.ingest.parse_pool import MailReader
     from services.ingest.service import Ingest
     from services.kafka.publisher import Publisher
     from services.privacy.sealer import Sealer
@@ -34,6 +35,8 @@ class Services:
     sealer: Sealer
     ingest: Ingest
     """Seal, publish and count one ingest call (shared with SMTP)."""
+    mail: MailReader
+    """E-mail limits and parsing off the event loop (shared with SMTP)."""
     database: Database
     catalogue: Catalogue
     """The service norms, for the KPIs."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
@@ -36,6 +36,7 @@ from services.ingest.common import (
 )
 
 NO_SUBJECT = "(geen onderwerp)"
+DEFAULT_DATE_SKEW = timedelta(days=1)
 
 
 class InvalidEmail(ValueError):
@@ -45,6 +46,10 @@ class InvalidEmail(ValueError):
         super().__init__(f"{field}: {problem}")
         self.field = field
         self.problem = problem
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Parsing runs in a worker process: the error must cross back intact.
+        return (type(self), (self.field, self.problem))
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ class ParsedMail:
     recipients: tuple[str, ...]
     subject: str
     sent_at: datetime | None
+    date_header: str
     text: str
     attachments: tuple[Attachment, ...]
 
@@ -64,6 +70,17 @@ def parse_email(raw: bytes) -> ParsedMail:
     """Headers, body text and attachment list of one message; InvalidEmail when unusable."""
     if not raw.strip():
         raise InvalidEmail("message", "is empty")
+    try:
+        return _parse(raw)
+    except InvalidEmail:
+        raise
+    except RecursionError:
+        raise InvalidEmail("message", "its MIME structure is nested too deeply") from None
+    except Exception as exc:  # the parser's own defects: a clear refusal, never a 500
+        raise InvalidEmail("message", f"cannot be parsed ({type(exc).__name__})") from None
+
+
+def _parse(raw: bytes) -> ParsedMail:
     msg = BytesParser(policy=policy.default).parsebytes(raw)
     senders = _addresses(msg, "From")
     if not senders:
@@ -83,9 +100,24 @@ def parse_email(raw: bytes) -> ParsedMail:
         recipients=tuple(_addresses(msg, "To") + _addresses(msg, "Cc")),
         subject=_header_text(msg, "Subject") or NO_SUBJECT,
         sent_at=_date(msg),
+        date_header=_header_text(msg, "Date")[:200],
         text=text,
         attachments=tuple(attachments),
     )
+
+
+def event_time(
+    mail: ParsedMail, received_at: datetime, max_skew: timedelta
+) -> tuple[datetime, str | None]:
+    """When the contact happened, and the Date header kept as a claim when it was not used.
+
+    The Date header is whatever the sender wrote: it is believed only within `max_skew` of
+    the time the message was received, so a forged date cannot move a request's clock.
+    """
+    sent = mail.sent_at
+    if sent is not None and abs(sent - received_at) <= max_skew:
+        return sent, None
+    return received_at, mail.date_header or None
 
 
 def map_email(
@@ -93,7 +125,9 @@ def map_email(
     pseudonyms: Pseudonymiser,
     own_domains: frozenset[str],
     received_at: datetime,
+    max_date_skew: timedelta = DEFAULT_DATE_SKEW,
 ) -> Mapped:
+    """The events of one parsed message, dated by `event_time`."""
     outbound = _domain(mail.sender) in own_domains
     if outbound:
         customers = [a for a in mail.recipients if _domain(a) not in own_domains]
@@ -107,7 +141,7 @@ def map_email(
     # A From or To header proves nothing about whose address it is: typed.
     idents = identifiers(pseudonyms, (IdentifierKind.EMAIL, customer, TYPED))
     events = EventBuilder(Channel.EMAIL, mail.message_id, idents)
-    when = mail.sent_at or received_at
+    when, claimed_date = event_time(mail, received_at, max_date_skew)
     opens = not outbound and not mail.is_reply
     in_request = opens or mail.is_reply
     request_id = request_id_for(Channel.EMAIL, mail.thread_root) if in_request else None
@@ -125,6 +159,7 @@ def map_email(
             request_id=request_id,
             thread_id=mail.thread_root[:998],
             attachments=list(mail.attachments) or None,
+            claimed_date=claimed_date,
         ),
     )
     if opens and request_id:

@@ -4,7 +4,6 @@ not in the API process's logs (debug level, access log on)."""
 import asyncio
 import json
 import re
-import smtplib
 from pathlib import Path
 
 import httpx
@@ -73,7 +72,7 @@ async def test_no_bsn_in_topics_or_logs(api: RunningApi, settings: Settings, uni
         smtp_mail = payloads(unique + "-smtp")[-1][1]
 
         def send() -> None:
-            with smtplib.SMTP("127.0.0.1", api.smtp_port, timeout=30) as smtp:
+            with api.smtp() as smtp:
                 smtp.sendmail(f"jan.{unique}@example.nl", ["info@bergenopzoom.nl"], smtp_mail)
 
         await asyncio.to_thread(send)

@@ -74,7 +74,7 @@ async def test_smtp_ingress_accepts_after_kafka_has_the_events(
     async with TopicTail(settings.kafka_bootstrap, EVENTS) as tail:
 
         def send() -> dict[str, tuple[int, bytes]]:
-            with smtplib.SMTP("127.0.0.1", api.smtp_port, timeout=30) as smtp:
+            with api.smtp() as smtp:  # STARTTLS, then AUTH as the gateway
                 return smtp.sendmail("jan.jansen@example.nl", ["info@bergenopzoom.nl"], raw)
 
         refused = await asyncio.to_thread(send)
@@ -88,8 +88,53 @@ async def test_smtp_ingress_accepts_after_kafka_has_the_events(
     assert expected <= {decode(r.value).id for r in records}
 
 
+async def test_smtp_without_auth_is_530_and_nothing_is_published(
+    api: RunningApi, settings: Settings
+) -> None:
+    """The finding: any peer could mark a request answered with a forged own-domain From."""
+    forged = (
+        b"From: kcc@bergenopzoom.nl\r\nTo: smtp-it-forged@example.nl\r\n"
+        b"Subject: Re: vraag\r\nMessage-ID: <smtp-it-forged@bergenopzoom.nl>\r\n"
+        b"In-Reply-To: <vraag-1@example.nl>\r\n\r\nbeantwoord\r\n"
+    )
+    forged_ids = {
+        event_id("urn:contactmoment:email", "smtp-it-forged@bergenopzoom.nl", t.value)
+        for t in (EventType.CONTACT_RECORDED, EventType.REQUEST_ANSWERED)
+    }
+
+    def send_plain() -> tuple[int, bytes]:
+        with smtplib.SMTP("127.0.0.1", api.smtp_port, timeout=30) as smtp:
+            smtp.ehlo()
+            return smtp.docmd("MAIL", "FROM:<kcc@bergenopzoom.nl>")
+
+    def send_tls_without_auth() -> tuple[int, bytes]:
+        with api.smtp(login=False) as smtp:
+            smtp.ehlo()
+            code = smtp.docmd("MAIL", "FROM:<kcc@bergenopzoom.nl>")
+            with pytest.raises(smtplib.SMTPSenderRefused):
+                smtp.sendmail("kcc@bergenopzoom.nl", ["x@example.nl"], forged)
+            return code
+
+    def wrong_password() -> None:
+        with api.smtp(login=False) as smtp:
+            smtp.login(api.smtp_secrets.user, "guessed")
+
+    async with TopicTail(settings.kafka_bootstrap, EVENTS) as tail:
+        assert (await asyncio.to_thread(send_plain))[0] == 530  # STARTTLS first
+        assert await asyncio.to_thread(send_tls_without_auth) == (
+            530,
+            b"5.7.0 Authentication required",
+        )
+        with pytest.raises(smtplib.SMTPAuthenticationError) as exc:
+            await asyncio.to_thread(wrong_password)
+        assert exc.value.smtp_code == 535
+        seen = await tail.consumer.getmany(timeout_ms=2000)
+    published = {decode(r.value).id for batch in seen.values() for r in batch}
+    assert not forged_ids & published
+
+
 def test_smtp_refuses_an_unusable_message(api: RunningApi) -> None:
-    with smtplib.SMTP("127.0.0.1", api.smtp_port, timeout=30) as smtp:
+    with api.smtp() as smtp:
         with pytest.raises(smtplib.SMTPDataError) as exc:
             smtp.sendmail("x@example.nl", ["info@bergenopzoom.nl"], b"Subject: no sender\r\n\r\n")
     assert exc.value.smtp_code == 550

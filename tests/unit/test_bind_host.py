@@ -5,6 +5,7 @@ server that ignored the setting would show up here without leaving the machine."
 
 import argparse
 import socket
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 import services.api.app as api_app
 from services import cli
 from services.api.app import create_app
+from services.dev.smtp_secrets import ensure_smtp_secrets
 from services.kafka.publisher import MemoryPublisher
 from services.privacy.sealer import memory_sealer
 from services.runtime import serve_metrics
@@ -46,17 +48,26 @@ def test_the_api_listens_and_reports_on_the_bind_host(
     assert f"API on http://{HOST}:{settings.api_port}" in capsys.readouterr().out
 
 
-async def test_smtp_ingress_listens_on_the_bind_host(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_smtp_ingress_listens_on_the_bind_host(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     started = []
     real_start_smtp = api_app.start_smtp
 
-    async def recording_start_smtp(*args: Any) -> Any:
-        server = await real_start_smtp(*args)
+    async def recording_start_smtp(*args: Any, **kwargs: Any) -> Any:
+        server = await real_start_smtp(*args, **kwargs)
         started.append(server)
         return server
 
     monkeypatch.setattr(api_app, "start_smtp", recording_start_smtp)
-    settings = Settings(bind_host=HOST, smtp_port=_free_port(HOST))
+    smtp = ensure_smtp_secrets(tmp_path)
+    settings = Settings(
+        bind_host=HOST,
+        smtp_port=_free_port(HOST),
+        smtp_users_file=smtp.users_file,
+        smtp_tls_cert=smtp.cert,
+        smtp_tls_key=smtp.key,
+    )
     app = create_app(
         settings, publisher=MemoryPublisher(), sealer=memory_sealer(), smtp=True, **SECRETS
     )
