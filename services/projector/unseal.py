@@ -12,7 +12,9 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from schemas.envelope import Envelope
-from schemas.events import ACCESS_TYPES, NOTIFICATION_TYPES, SIGNAL_TYPES
+from schemas.events import ACCESS_TYPES, NOTIFICATION_TYPES, SIGNAL_TYPES, CustomerLinked
+from schemas.identifiers import STRONG_KINDS
+from schemas.keys import key_of
 from services.privacy.keystore import KeyStore
 from services.privacy.sealing import key_ids, open_event
 from services.readmodel import erasure, worklist
@@ -37,6 +39,15 @@ def survives(
     return True
 
 
+def erased_with(event: Envelope) -> set[str]:
+    """The customers whose erasure takes this event: its own, and for a customer.linked
+    the strong key that linked (a link to an erased customer goes with them)."""
+    keys = {event.subject}
+    if isinstance(event.data, CustomerLinked):
+        keys |= {key_of(i.hash) for i in event.data.identifiers if i.kind in STRONG_KINDS}
+    return keys
+
+
 async def prepare(
     conn: asyncpg.Connection,
     events: list[Envelope],
@@ -47,11 +58,20 @@ async def prepare(
 ) -> list[Envelope]:
     """The events that outlive their customers' erasures, with their sealed text opened
     (text older than `retention` stays closed)."""
-    gone = await erasure.erased(conn, {e.subject for e in events})
+    gone = await erasure.erased(conn, {k for e in events for k in erased_with(e)})
     if gone:
         asked = sorted({getattr(e.data, "request_id", None) or "" for e in events} - {""})
         known = await worklist.existing(conn, asked)
-        events = [e for e in events if survives(e, gone.get(e.subject), known, produced.get(e.id))]
+        events = [
+            e
+            for e in events
+            if survives(
+                e,
+                max((gone[k] for k in erased_with(e) if k in gone), default=None),
+                known,
+                produced.get(e.id),
+            )
+        ]
     wanted = {k for e in events for k in key_ids(e)}
     keys = await KeyStore(master).keys(conn, wanted) if wanted else {}
     horizon = now - retention

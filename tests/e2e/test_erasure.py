@@ -112,7 +112,7 @@ async def test_erasure_leaves_nothing_readable(
     )
     running_id = next(i["request_id"] for i in running.json()["items"] if i["customer_key"] == key)
     cluster = (await client.get(f"/v1/customers/{key}")).json()
-    keys = [key, *cluster["linked_keys"]]
+    keys = [key, *(link["customer_key"] for link in cluster["linked_keys"])]
     masked = [i["masked"] for i in cluster["identifiers"]]
 
     # … while Kafka only ever held ciphertext.
@@ -179,7 +179,7 @@ async def test_erasure_leaves_nothing_readable(
     lane = f"it.erase.{unique}"
     await create_topic(settings.kafka_bootstrap, lane, partitions=3)
     kept_cluster = (await client.get(f"/v1/customers/{kept_key}")).json()
-    kept_keys = [kept_key, *kept_cluster["linked_keys"]]
+    kept_keys = [kept_key, *(link["customer_key"] for link in kept_cluster["linked_keys"])]
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
     await producer.start()
     try:

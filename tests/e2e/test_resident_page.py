@@ -90,15 +90,19 @@ async def test_resident_page_shows_own_data_only(
     assert await page.locator("html").get_attribute("lang") == "nl"
     about = page.locator("section[aria-labelledby=over-u]")
     assert "*****" + r.bsn[-4:] in await about.inner_text()
-    assert await about.locator("dt:text-is('Aantal contacten') + dd").inner_text() == "4"
+    # The e-mail address was only typed into the web form: its mail is not shown (yet).
+    assert await about.locator("dt:text-is('Aantal contacten') + dd").inner_text() == "3"
 
     contacts = page.get_by_role("table", name="Uw contacten met de gemeente, nieuwste eerst")
     rows = await contacts.locator("tbody tr").all_inner_texts()
-    assert [row.split("\t")[1] for row in rows] == ["E-mail", "Website", "Balie", "Telefoon"]
+    assert [row.split("\t")[1] for row in rows] == ["Website", "Balie", "Telefoon"]
+    notice = await page.get_by_role("note").inner_text()
+    assert "niet al uw contacten" in notice and "e-mailadres of telefoonnummer" in notice
 
     requests = page.get_by_role("table", name="Uw verzoeken, eerst wat het eerst klaar moet zijn")
     request_rows = await requests.locator("tbody tr").all_inner_texts()
-    assert len(request_rows) == 2 and all(row.startswith("Vraag\t") for row in request_rows)
+    # The mail's question is the typed address's, not shown: the web form's one is.
+    assert len(request_rows) == 1 and all(row.startswith("Vraag\t") for row in request_rows)
 
     views = page.get_by_role("table", name="Wie uw gegevens heeft bekeken, nieuwste eerst")
     view_rows = await views.locator("tbody tr").all_inner_texts()
@@ -121,7 +125,7 @@ async def test_resident_page_shows_own_data_only(
     document = json.loads((await download.path()).read_text())
     assert document["format"] == "contactmoment-inzage/v1"
     assert document["about_you"]["customer_key"] == key
-    assert len([i for i in document["timeline"] if i["type"] == "contact.recorded"]) == 4
+    assert len([i for i in document["timeline"] if i["type"] == "contact.recorded"]) == 3
     exported = json.dumps(document, ensure_ascii=False)
     for text in (r.bsn, other.bsn, second["customer_key"], STATIC_SUBJECT, *FREE_TEXTS, *others):
         assert text not in exported, text
@@ -218,10 +222,13 @@ async def test_me_answers_residents_only_and_only_their_own_data(
         assert answer.status_code == 200, answer.text
         mine = answer.json()
         assert mine["customer_key"] == customer["customer_key"]
-        assert mine["contact_count"] == 4
+        assert mine["contact_count"] == 3  # not the mail of the typed (unverified) address
+        assert mine["some_contacts_not_shown"] is True
         assert "linked_keys" not in mine
         assert masked(mine) == masked(customer)
-        assert {"kind": "bsn", "masked": "*****" + r.bsn[-4:]} in mine["identifiers"]
+        assert {"kind": "bsn", "masked": "*****" + r.bsn[-4:], "verified": True} in mine[
+            "identifiers"
+        ]
         for path in ("/v1/me", "/v1/me/timeline", "/v1/me/requests", "/v1/me/export"):
             resp = await me.get(path)
             assert resp.status_code == 200, (path, resp.text)

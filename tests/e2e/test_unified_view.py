@@ -104,7 +104,10 @@ async def test_four_channels_make_one_customer(client: httpx.AsyncClient) -> Non
     customer = by_bsn[0]
     assert customer["customer_key"] == bsn_key
     assert customer["channels"] == {"counter": 1, "email": 1, "phone": 1, "web": 1}
-    assert answers[3]["customer_key"] in customer["linked_keys"]
+    # The e-mail address was typed into the form: linked, and marked as not verified.
+    assert {"customer_key": answers[3]["customer_key"], "verified": False} in customer[
+        "linked_keys"
+    ]
     kinds = sorted(i["kind"] for i in customer["identifiers"])
     assert kinds == ["bsn", "email", "phone"]
     assert r.bsn not in str(customer)
