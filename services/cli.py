@@ -41,6 +41,9 @@ def cmd_dev_up(settings: Settings, args: argparse.Namespace) -> int:
             "clients should know every broker: "
             f"export CONTACTMOMENT_KAFKA_BOOTSTRAP={kafka.bootstrap}"
         )
+    if kafka.secure and settings.kafka_security_protocol != "SASL_SSL":
+        # Each process then signs in as its own user from .local/kafka/users/.
+        _say("Kafka takes TLS + SCRAM only: export CONTACTMOMENT_KAFKA_SECURITY_PROTOCOL=SASL_SSL")
     return EXIT_OK
 
 

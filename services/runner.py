@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from services.dev.postgres import process_database_urls
 from services.dev.smtp_secrets import ensure_smtp_secrets
 from services.dev.tokens import DEV_ISSUER, DEV_SUBJECT, ensure_issuer, staff_token
 from services.settings import Settings
@@ -127,7 +128,8 @@ def run(settings: Settings, processes: Sequence[ProcessSpec]) -> int:
             [sys.executable, "-m", "services.cli", *spec.argv],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **sign_in},
+            # Each process kind's own database role (0005_roles.sql) unless set already.
+            env={**process_database_urls(settings.database_url), **os.environ, **sign_in},
             start_new_session=True,
         )
         children[spec.name] = proc

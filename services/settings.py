@@ -128,6 +128,13 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 16 characters of secret key material")
         return value
 
+    @field_validator(
+        "api_database_url", "projector_database_url", "privacy_database_url", mode="before"
+    )
+    @classmethod
+    def _empty_url_is_unset(cls, value: object) -> object:
+        return None if value == "" else value  # compose's ${…:-}: the owner's URL
+
     @field_validator("kafka_sasl_password_file", "kafka_ca_file")
     @classmethod
     def _file_is_readable(cls, value: Path | None) -> Path | None:
