@@ -30,9 +30,9 @@ from services.api import (
 )
 from services.api.access import load_activities
 from services.api.auth import Authenticator
+from services.api.database import Database
 from services.api.limits import Limits
 from services.api.ratelimit import RateLimits
-from services.api.database import Database
 from services.api.state import Services, attach
 from services.ingest.mail_setup import date_skew, mail_reader, smtp_security
 from services.ingest.service import Ingest

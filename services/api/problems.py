@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.kafka.errors import KafkaAdapterError, RecordTooLarge
 from services.privacy.sealer import SealingUnavailable
+from services.privacy.sealing import LooksSealed
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -123,6 +124,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(SealingUnavailable)
     async def _key_store(request: Request, exc: SealingUnavailable) -> JSONResponse:
         return problem_response(key_store_problem(exc), request.url.path)
+
+    @app.exception_handler(LooksSealed)
+    async def _looks_sealed(request: Request, exc: LooksSealed) -> JSONResponse:
+        problem = validation_problem(
+            [{"field": exc.field, "problem": "looks like sealed text (enc:v…); send plain text"}]
+        )
+        return problem_response(problem, request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

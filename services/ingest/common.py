@@ -13,6 +13,7 @@ from schemas.envelope import Envelope, new_event
 from schemas.events import Channel, EventData, EventType, RequestOpened, RequestType
 from schemas.identifiers import IdentifierKind, InvalidIdentifier, normalise, redact_bsns
 from schemas.keys import Identifier, Pseudonymiser, customer_key
+from services.privacy.sealing import looks_sealed
 
 _REQUEST_NS = uuid.UUID("5e0b7a2c-3f41-4d8e-b6a9-1c2d3e4f5a6b")
 
@@ -43,12 +44,27 @@ Kvk = Annotated[str, _checked(IdentifierKind.KVK)]
 Email = Annotated[str, _checked(IdentifierKind.EMAIL)]
 Phone = Annotated[str, _checked(IdentifierKind.PHONE)]
 SourceId = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _not_sealed(text: str) -> str:
+    # Sealed text is made by the sealer only: a copied (or forged) value would pass it untouched.
+    if looks_sealed(text):
+        raise ValueError("looks like sealed text (enc:v…); send plain text")
+    return text
+
+
 # Every free-text field of every channel has its BSNs redacted as it is parsed (queue,
-# agent, form, location, product, subject, notes, message): none travels in plain text.
+# agent, form, location, product, subject, notes, message): none travels in plain text,
+# and none may look sealed.
 ShortText = Annotated[
-    str, Field(min_length=1, max_length=500), AfterValidator(lambda t: redact_bsns(t)[:500])
+    str,
+    Field(min_length=1, max_length=500),
+    AfterValidator(_not_sealed),
+    AfterValidator(lambda t: redact_bsns(t)[:500]),
 ]
-FreeText = Annotated[str, Field(max_length=20_000), AfterValidator(redact_bsns)]
+FreeText = Annotated[
+    str, Field(max_length=20_000), AfterValidator(_not_sealed), AfterValidator(redact_bsns)
+]
 Instant = AwareDatetime
 
 

@@ -13,6 +13,7 @@ from services.ingest.common import Mapped
 from services.kafka.publisher import Publisher
 from services.metrics import INGEST, INGEST_EVENTS
 from services.privacy.sealer import Sealer
+from services.privacy.sealing import LooksSealed, sealed_input
 
 RECENT_IDS = 100_000
 
@@ -48,6 +49,11 @@ class Ingest:
                 self._recent.move_to_end(i)
             return {"ids": ids, "customer_key": mapped.customer_key, "duplicate": True}
         try:
+            refuse_sealed_input(mapped.events)
+        except LooksSealed:
+            self.rejected(channel)
+            raise
+        try:
             await self.publish(mapped.events)
         except Exception:
             INGEST.labels(channel.value, "unavailable").inc()
@@ -62,10 +68,23 @@ class Ingest:
 
     async def publish(self, events: Sequence[Envelope]) -> None:
         """Seal the personal text, then publish; either failing means nothing was stored.
-        Each keeps its own error, so a key-store outage is not reported as Kafka's."""
+        Each keeps its own error, so a key-store outage is not reported as Kafka's.
+        Raises LooksSealed (→ 422) when a caller's text already looks sealed."""
+        refuse_sealed_input(events)
         sealed = await self.sealer.seal(events)
         await self.publisher.publish(sealed)
 
     def rejected(self, channel: Channel) -> None:
         """Count a call refused for its input (it never reached Kafka)."""
         INGEST.labels(channel.value, "rejected").inc()
+
+
+def refuse_sealed_input(events: Sequence[Envelope]) -> None:
+    """Raise LooksSealed naming the first personal field of a new event whose text looks
+    sealed: the sealer leaves sealed values as they are, so a value copied from a topic
+    would otherwise travel on, and open, as this customer's text (every channel, SMTP
+    and staff actions alike come through here)."""
+    for event in events:
+        field = sealed_input(event)
+        if field is not None:
+            raise LooksSealed(field)

@@ -2,13 +2,20 @@
 
 The master key (CONTACTMOMENT_MASTER_KEY) never touches data; it only wraps the data keys
 stored in PostgreSQL. Deleting a customer's data keys leaves their text on Kafka as
-ciphertext nobody can open (crypto-shredding). The key id is the associated data of every
-ciphertext, so a sealed value cannot be replayed under another key.
+ciphertext nobody can open (crypto-shredding).
+
+The associated data of every ciphertext binds it to its place: a version marker, the key
+id, the customer key it was sealed for and the field it was sealed in (`aad`), so a sealed
+value moved to another key, another customer's event or another field does not open.
+Values sealed before this binding (associated data: the key id alone) still open: a value
+that fails the bound form is tried once in that legacy form (a bound value never opens as a
+legacy one, its tag covers the bound associated data).
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import os
 import secrets
 
@@ -51,9 +58,19 @@ def unwrap(master: bytes, key_id: str, wrapped: bytes) -> bytes:
         raise Unreadable(f"data key {key_id} does not open with this master key") from None
 
 
-def seal(key_id: str, data_key: bytes, text: str) -> str:
+AAD_VERSION = b"contactmoment-sealed-v2"
+
+
+def aad(key_id: str, customer_key: str, field: str) -> bytes:
+    """The associated data of a bound seal: version, key id, customer key, field name."""
+    return b"\x00".join((AAD_VERSION, key_id.encode(), customer_key.encode(), field.encode()))
+
+
+def seal(key_id: str, data_key: bytes, text: str, *, customer_key: str, field: str) -> str:
+    """`text` sealed with the data key, bound to the customer and field it belongs to."""
     nonce = os.urandom(NONCE_BYTES)
-    sealed = nonce + AESGCM(data_key).encrypt(nonce, text.encode(), key_id.encode())
+    bound = aad(key_id, customer_key, field)
+    sealed = nonce + AESGCM(data_key).encrypt(nonce, text.encode(), bound)
     return f"{PREFIX}{key_id}:{base64.urlsafe_b64encode(sealed).decode().rstrip('=')}"
 
 
@@ -64,15 +81,27 @@ def key_id_of(value: str) -> str:
     return match.group(1)
 
 
-def open_sealed(value: str, data_key: bytes) -> str:
+def open_sealed(value: str, data_key: bytes, *, customer_key: str, field: str) -> str:
+    """The text, if `value` was sealed with this key for this customer and field (or in
+    the legacy form, bound to the key id only); else Unreadable."""
     match = SEALED.match(value)
     if match is None:
         raise Unreadable("not a sealed value")
     key_id, body = match.groups()
-    raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     try:
-        return (
-            AESGCM(data_key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], key_id.encode()).decode()
-        )
-    except InvalidTag:
-        raise Unreadable(f"sealed text does not open with data key {key_id}") from None
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except (binascii.Error, ValueError):
+        raise Unreadable(f"sealed text under data key {key_id} is not base64url") from None
+    nonce, box = raw[:NONCE_BYTES], raw[NONCE_BYTES:]
+    cipher = AESGCM(data_key)
+    for associated in (aad(key_id, customer_key, field), key_id.encode()):
+        try:
+            return cipher.decrypt(nonce, box, associated).decode()
+        except InvalidTag:
+            continue
+        except (ValueError, UnicodeDecodeError):
+            break
+    raise Unreadable(
+        f"sealed text in {field} does not open with data key {key_id} for this customer "
+        "(another key, customer or field, or tampered)"
+    )

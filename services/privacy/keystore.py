@@ -26,6 +26,9 @@ OFFER = (
     " FROM privacy.data_keys WHERE customer_key = $2 AND period = $3 LIMIT 1"
 )
 SELECT_MANY = "SELECT key_id, wrapped FROM privacy.data_keys WHERE key_id = ANY($1::text[])"
+SELECT_OWNED = (
+    "SELECT key_id, customer_key, wrapped FROM privacy.data_keys WHERE key_id = ANY($1::text[])"
+)
 
 
 class KeyStore:
@@ -53,3 +56,16 @@ class KeyStore:
             return {}
         rows = await conn.fetch(SELECT_MANY, wanted)
         return {r["key_id"]: crypto.unwrap(self.master, r["key_id"], r["wrapped"]) for r in rows}
+
+    async def owned_keys(
+        self, conn: asyncpg.Connection, key_ids: Iterable[str]
+    ) -> dict[str, tuple[str, bytes]]:
+        """key id → (the customer key it belongs to, the data key), for those that exist."""
+        wanted = sorted(set(key_ids))
+        if not wanted:
+            return {}
+        rows = await conn.fetch(SELECT_OWNED, wanted)
+        return {
+            r["key_id"]: (r["customer_key"], crypto.unwrap(self.master, r["key_id"], r["wrapped"]))
+            for r in rows
+        }

@@ -6,6 +6,7 @@ projector built.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,9 @@ from services.projector import unseal
 from services.readmodel import erasure, lifecycle, writes
 from services.readmodel.projection import plan_batch
 from services.settings import Settings
+
+log = logging.getLogger(__name__)
+Rejected = list[tuple[Envelope, str]]
 
 
 @dataclass(frozen=True)
@@ -55,28 +59,38 @@ async def apply_batch(
     *,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     produced: dict[str, datetime] | None = None,
+    rejected: Rejected | None = None,
 ) -> int:
     """Apply (topic, event) pairs exactly once; returns how many were new.
 
     The ledger insert and the projection writes share one transaction, so an event either
     is fully applied and recorded, or neither: a crash before commit replays it cleanly.
+    An event whose sealed text does not open is neither applied nor recorded: it goes to
+    `rejected` with the reason (the live projector dead-letters it), and comes back there
+    should the batch be delivered again; the rest of the batch is applied.
     """
     if not events:
         return 0
     async with pool.acquire() as conn, conn.transaction():
         # An erasure waits for the batches in flight and they for it (services/privacy).
         await erasure.hold_off_erasures(conn)
-        new_ids = await writes.record_processed(conn, events)
-        todo = []
+        unique: dict[str, Envelope] = {}
         for _, event in events:  # a batch may hold the same id twice (a retried send)
-            if event.id in new_ids:
-                new_ids.discard(event.id)
-                todo.append(event)
-        todo = await unseal.prepare(
-            conn, todo, config.master, config.retention, now(), produced or {}
+            unique.setdefault(event.id, event)
+        opened, refused = await unseal.prepare(
+            conn, list(unique.values()), config.master, config.retention, now(), produced or {}
         )
+        refused_ids = {event.id for event, _ in refused}
+        new_ids = await writes.record_processed(
+            conn, [(topic, e) for topic, e in events if e.id not in refused_ids]
+        )
+        todo = [event for event in opened if event.id in new_ids]
         plan = plan_batch(todo)
         await writes.write_plan(conn, plan)
         touched = {row[1] for row in plan.history}
         await lifecycle.refresh(conn, config.catalogue, touched)
+    for event, reason in refused:
+        log.warning("projector: event %s (%s) not applied: %s", event.id, event.type.value, reason)
+    if rejected is not None:
+        rejected.extend(refused)
     return len(todo)

@@ -1,7 +1,10 @@
 """`contactmoment projector`: consume contact.* into PostgreSQL, offsets after the commit.
 
 PostgreSQL down → the batch is retried with backoff and nothing is committed to Kafka, so
-nothing is lost and the projector resumes exactly where it stopped.
+nothing is lost and the projector resumes exactly where it stopped. An event whose sealed
+text does not open (forged, or moved from another customer or field) goes to the
+dead-letter topic with the reason before the offsets are committed; the rest of its batch
+is applied, and the loop goes on.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from services.kafka.client import PLAINTEXT, KafkaAuth
 from services.kafka.deadletter import Consumed, DeadLetters
 from services.kafka.publisher import KafkaPublisher
 from services.metrics import EVENTS_PROJECTED, PROJECTION_LAG
-from services.projector.apply import ProjectionConfig, apply_batch, produced_at
+from services.projector.apply import ProjectionConfig, Rejected, apply_batch, produced_at
 from services.projector.gauges import refresh_lag, refresh_read_model
 from services.readmodel.pool import connect_pool
 
@@ -107,10 +110,12 @@ class Projector:
                 records = [r for part in batch.values() for r in part]
                 if not records:
                     continue
-                events, produced = await self._decode(records)
-                await self._apply_with_retry(pool, events, produced, stop)
+                events, produced, origins = await self._decode(records)
+                rejected = await self._apply_with_retry(pool, events, produced, stop)
                 if stop.is_set() and events:
                     break  # not applied: leave the offsets uncommitted
+                for event, reason in rejected:  # not in the ledger: redelivered, rejected again
+                    await self.dead_letters.reject(origins[event.id], reason)
                 await consumer.commit()
                 newest = max(e.time.timestamp() for _, e in events) if events else None
                 if newest:
@@ -137,15 +142,19 @@ class Projector:
 
     async def _decode(
         self, records: list[ConsumerRecord[bytes, bytes]]
-    ) -> tuple[list[tuple[str, Envelope]], dict[str, datetime]]:
-        """The valid events, and when each record was produced (erasures compare it)."""
+    ) -> tuple[list[tuple[str, Envelope]], dict[str, datetime], dict[str, Consumed]]:
+        """The valid events, when each record was produced (erasures compare it), and the
+        record each came in (to dead-letter it)."""
         events, produced = [], {}
+        origins: dict[str, Consumed] = {}
         for record in records:
-            event = await self.dead_letters.decode(consumed(record))
+            origin = consumed(record)
+            event = await self.dead_letters.decode(origin)
             if event is not None:
                 events.append((record.topic, event))
                 produced[event.id] = produced_at(record.timestamp)
-        return events, produced
+                origins.setdefault(event.id, origin)
+        return events, produced, origins
 
     async def _pool_with_retry(self, stop: asyncio.Event) -> asyncpg.Pool:
         delay = 0.5
@@ -165,15 +174,18 @@ class Projector:
         events: list[tuple[str, Envelope]],
         produced: dict[str, datetime],
         stop: asyncio.Event,
-    ) -> None:
+    ) -> Rejected:
         delay = 0.5
         while True:
             try:
-                applied = await apply_batch(pool, events, self.config, produced=produced)
+                rejected: Rejected = []
+                applied = await apply_batch(
+                    pool, events, self.config, produced=produced, rejected=rejected
+                )
                 self.applied += applied
                 for _, event in events:
                     EVENTS_PROJECTED.labels(event.type.value).inc()
-                return
+                return rejected
             except RETRYABLE as exc:
                 if stop.is_set():
                     raise

@@ -3,6 +3,10 @@
 Runs inside the batch's transaction, on the live projector and on replay alike, so a replay
 after an erasure brings none of the erased customer's data back, and text past its
 retention stays closed even where Kafka still holds the ciphertext.
+
+Sealed text that does not open where it is (forged, or moved from another customer's event
+or another field: its key belongs to someone else, or its tag does not hold) rejects its
+event, with a reason; the caller dead-letters it and applies the rest of the batch.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from schemas.envelope import Envelope
 from schemas.events import ACCESS_TYPES, NOTIFICATION_TYPES, SIGNAL_TYPES, CustomerLinked
 from schemas.identifiers import STRONG_KINDS
 from schemas.keys import key_of
+from services.privacy.crypto import Unreadable
 from services.privacy.keystore import KeyStore
-from services.privacy.sealing import key_ids, open_event
+from services.privacy.sealing import key_ids, open_event, sealed_for
 from services.readmodel import erasure, worklist
 
 
@@ -55,9 +60,10 @@ async def prepare(
     retention: timedelta,
     now: datetime,
     produced: dict[str, datetime],
-) -> list[Envelope]:
+) -> tuple[list[Envelope], list[tuple[Envelope, str]]]:
     """The events that outlive their customers' erasures, with their sealed text opened
-    (text older than `retention` stays closed)."""
+    (text older than `retention` stays closed); and the events whose sealed text does not
+    open, each with the reason."""
     gone = await erasure.erased(conn, {k for e in events for k in erased_with(e)})
     if gone:
         asked = sorted({getattr(e.data, "request_id", None) or "" for e in events} - {""})
@@ -73,6 +79,31 @@ async def prepare(
             )
         ]
     wanted = {k for e in events for k in key_ids(e)}
-    keys = await KeyStore(master).keys(conn, wanted) if wanted else {}
+    owned = await KeyStore(master).owned_keys(conn, wanted) if wanted else {}
+    keys = {key_id: key for key_id, (_, key) in owned.items()}
     horizon = now - retention
-    return [open_event(e, keys if e.time >= horizon else {}) for e in events]
+    opened, rejected = [], []
+    for event in events:
+        reason = foreign_key(event, {k: owner for k, (owner, _) in owned.items()})
+        if reason is None:
+            try:
+                opened.append(open_event(event, keys if event.time >= horizon else {}))
+                continue
+            except Unreadable as exc:
+                reason = f"unreadable sealed text: {exc}"
+        rejected.append((event, reason))
+    return opened, rejected
+
+
+def foreign_key(event: Envelope, owners: dict[str, str]) -> str | None:
+    """Why the event's sealed text uses a data key of another customer, or None when every
+    key it names (that still exists) belongs to the customer it was sealed for."""
+    customer = sealed_for(event)
+    for key_id in sorted(key_ids(event)):
+        owner = owners.get(key_id)
+        if owner is not None and owner != customer:
+            return (
+                f"sealed text under data key {key_id}, which belongs to another customer "
+                f"than the event's ({customer})"
+            )
+    return None

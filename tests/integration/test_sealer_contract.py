@@ -142,15 +142,16 @@ async def test_text_that_does_not_open_is_unreadable(
     [mine] = await store.sealer.seal([contact(customers[0], "a", NOV)])
     [theirs] = await store.sealer.seal([contact(customers[1], "b", NOV)])
     summary = mine.data.summary  # type: ignore[attr-defined]
+    at = {"customer_key": mine.subject, "field": "summary"}
     their_key = (await store.lookup(sealing.key_ids(theirs))).popitem()[1]
     with pytest.raises(crypto.Unreadable):
-        crypto.open_sealed(summary, their_key)  # another customer's key
+        crypto.open_sealed(summary, their_key, **at)  # another customer's key
     my_key = (await store.lookup(sealing.key_ids(mine))).popitem()[1]
     tampered = summary[:-4] + ("AAAA" if not summary.endswith("AAAA") else "BBBB")
     with pytest.raises(crypto.Unreadable):
-        crypto.open_sealed(tampered, my_key)
+        crypto.open_sealed(tampered, my_key, **at)
     with pytest.raises(crypto.Unreadable):
-        crypto.open_sealed("plain text", my_key)
+        crypto.open_sealed("plain text", my_key, **at)
 
 
 async def test_an_outage_is_sealing_unavailable_and_retriable(

@@ -86,14 +86,21 @@ def test_a_contact_has_its_summary_and_every_masked_identifier_sealed_and_nothin
     assert after["outcome"] == "answered"
     assert after["channel"] == "phone"
     assert SEALED.match(after["summary"])
-    assert crypto.open_sealed(after["summary"], DATA_KEY) == NOTES
+    assert (
+        crypto.open_sealed(after["summary"], DATA_KEY, customer_key=plain.subject, field="summary")
+        == NOTES
+    )
     assert len(after["identifiers"]) == len(IDENTIFIERS)
     for was, now in zip(before["identifiers"], after["identifiers"], strict=True):
         assert {k: v for k, v in now.items() if k != "masked"} == {
             k: v for k, v in was.items() if k != "masked"
         }
         assert SEALED.match(now["masked"])
-        assert crypto.open_sealed(now["masked"], DATA_KEY) == was["masked"]
+        field = sealing.item_field("identifiers", now["hash"])
+        opened = crypto.open_sealed(
+            now["masked"], DATA_KEY, customer_key=plain.subject, field=field
+        )
+        assert opened == was["masked"]
     assert (sealed.id, sealed.subject, sealed.time, sealed.type) == (
         plain.id,
         plain.subject,
