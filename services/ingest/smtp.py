@@ -31,6 +31,7 @@ from services.ingest.service import Ingest
 from services.ingest.smtp_auth import SmtpUsers
 from services.kafka.errors import KafkaAdapterError
 from services.privacy.sealer import SealingUnavailable
+from services.privacy.sealing import LooksSealed
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,8 @@ class IngestHandler:
             return f"550 5.6.0 message not accepted: {exc}"
         try:
             await self.ingest.accept(Channel.EMAIL, mapped)
+        except LooksSealed as exc:  # sealed text is made by the sealer, never taken from mail
+            return f"550 5.6.0 message not accepted: {exc}"
         except SealingUnavailable as exc:
             log.warning("smtp: key store unavailable, asked the sender to retry: %s", exc)
             return "451 4.3.0 key store unavailable, nothing was stored; try again later"
