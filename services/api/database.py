@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,6 +13,8 @@ from fastapi import Request
 
 from services.api.problems import Problem
 from services.api.state import services
+
+log = logging.getLogger(__name__)
 
 
 class Database:
@@ -38,16 +41,19 @@ class Database:
 
 @asynccontextmanager
 async def connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
-    """A read-model connection, or 503 naming the cause when PostgreSQL cannot be reached."""
+    """A read-model connection, or 503 (the cause logged) when PostgreSQL cannot be reached."""
     database = services(request).database
     try:
         pool = await database.pool()
         conn = await pool.acquire(timeout=5)
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        # The cause can name the database's host and user: the log has it, the answer not.
+        log.warning("the read model cannot be reached: %r", exc)
         raise Problem(
             503,
             "Read model unavailable",
-            f"PostgreSQL cannot be reached ({exc.__class__.__name__}); try again",
+            "the read model (PostgreSQL) cannot be reached, so nothing was read; try again "
+            "in a few seconds",
             headers={"Retry-After": "5"},
         ) from None
     try:

@@ -1,7 +1,13 @@
-"""RFC 9457 problem details: every error a client sees says what was wrong and what to do."""
+"""RFC 9457 problem details: every error a client sees says what was wrong and what to do.
+
+An answer for something unavailable or failing on our side (5xx) says what is unavailable
+and what to do, never where it runs: the cause (exception text, which can name a host, a
+URL or a user) goes to the log, where the operator reads it, not to the caller.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,6 +21,7 @@ from services.privacy.sealer import SealingUnavailable
 from services.privacy.sealing import LooksSealed
 
 PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger(__name__)
 
 
 class Problem(Exception):
@@ -41,13 +48,16 @@ SAFE_RETRY = "retry the same call later (retries are safe: ids are deterministic
 def kafka_problem(exc: KafkaAdapterError) -> Problem:
     """What a client is told when Kafka did not take its records: its flags decide."""
     if exc.retriable:
+        log.warning("Kafka did not take the records: %s", exc)
         return Problem(
             503,
             "Kafka unavailable",
-            f"nothing was stored; {SAFE_RETRY}. Cause: {exc}",
+            f"the event store (Kafka) cannot take the records now, so nothing was stored; "
+            f"{SAFE_RETRY}",
             headers={"Retry-After": str(exc.retry_after or 5)},
         )
     if isinstance(exc, RecordTooLarge):
+        # Its text is ours (sizes and the limit), and it is what the caller must change.
         problem = Problem(
             413,
             "Record too large",
@@ -57,17 +67,36 @@ def kafka_problem(exc: KafkaAdapterError) -> Problem:
         if exc.limit is not None:
             problem.extra["limit_bytes"] = exc.limit
         return problem
-    return Problem(500, "Kafka refused the records", f"nothing was stored: {exc}")
+    log.error("Kafka refused the records: %s", exc)
+    return Problem(
+        500,
+        "Kafka refused the records",
+        "the event store (Kafka) refused the records, so nothing was stored; retrying the "
+        "same call will not help until the operator has fixed the cause (it is in the API's "
+        "log)",
+    )
 
 
 def key_store_problem(exc: SealingUnavailable) -> Problem:
     """503: personal text is sealed before it is stored; without the key store, nothing is."""
+    log.warning("the key store is unavailable: %s", exc)
     return Problem(
         503,
         "Key store unavailable",
         "the key store that seals personal text before it goes to Kafka cannot be reached, "
-        f"so nothing was stored; {SAFE_RETRY}. Cause: {exc}",
+        f"so nothing was stored; {SAFE_RETRY}",
         headers={"Retry-After": str(exc.retry_after)},
+    )
+
+
+def internal_problem() -> Problem:
+    """500 for a failure nobody foresaw: the traceback is logged, the caller told no more."""
+    return Problem(
+        500,
+        "Internal error",
+        "the call failed on our side; it may or may not have taken effect. Retry it (ingest "
+        "retries are safe: ids are deterministic); if it keeps failing, tell the operator "
+        "(the cause is in the API's log)",
     )
 
 
@@ -135,6 +164,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         return problem_response(validation_problem(field_errors(exc)), request.url.path)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette re-raises after this answer, so the server logs the traceback too.
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return problem_response(internal_problem(), request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

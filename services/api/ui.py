@@ -5,6 +5,11 @@ the development token where enabled) once through a login form posted from this 
 (services/api/browser.py checks its origin) and keeps it in a `__Host-`, Secure, HttpOnly,
 SameSite=Strict cookie (never in a URL). Like the API, a customer page needs a
 role that covers the customer and a purpose, and each view is recorded in the access log.
+
+The purpose is posted, never sent in a query: it is free text that may name a person, and
+a URL stays in the browser's history and in every proxy's log. `GET /ui/customers/{key}`
+only asks for it (and refuses `?purpose=`); the page is the answer to the form's POST, which
+must come from our own pages (services/api/browser.py), like every other /ui POST.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.api.access import PURPOSE_MAX, record, resolve
 from services.api.auth import Staff, signed_in
+from services.api.body import read_limited
 from services.api.browser import same_origin, set_sign_in, signed_in_token
 from services.api.database import connection
 from services.api.problems import Problem
@@ -32,6 +38,14 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 COOKIE = "contactmoment_token"  # `__Host-contactmoment_token` unless cookies are insecure
 FOREIGN = "Inloggen kan alleen met het formulier op deze pagina. Vul uw toegangscode hier in."
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+PURPOSE_IN_URL = (
+    "Kies het doel in het formulier hieronder. Een doel in de adresregel wordt niet gebruikt: "
+    "een adres blijft staan in de browsergeschiedenis en in logbestanden."
+)
+PURPOSE_FOREIGN = "Het doel kan alleen met het formulier op deze pagina worden gekozen."
+PURPOSE_TOO_LONG = f"Het doel is te lang: gebruik ten hoogste {PURPOSE_MAX} tekens."
+FORM_BYTES = 16_384  # a purpose of 500 characters, percent-encoded, and a cursor
+NO_STORE = {"Cache-Control": "no-store"}  # a page of personal data is not kept in a cache
 
 CHANNELS = {"phone": "Telefoon", "counter": "Balie", "web": "Website", "email": "E-mail"}
 DIRECTIONS = {"inbound": "van klant", "outbound": "naar klant"}
@@ -151,24 +165,64 @@ async def home(request: Request) -> Response:
     return render("home.html")
 
 
+def _ask(
+    request: Request, key: str, status: int = 200, error: str | None = None, before: str = ""
+) -> HTMLResponse:
+    """The purpose form: no customer data is shown (or logged) before there is a purpose."""
+    activities = services(request).activities
+    return render(
+        "purpose.html", status, key=key, activities=activities, error=error, before=before
+    )
+
+
+def _to_login(key: str) -> RedirectResponse:
+    return RedirectResponse(f"/ui/login?next={quote(f'/ui/customers/{key}')}", status_code=303)
+
+
 @router.get("/customers/{key}")
-async def customer_page(
-    key: str, request: Request, before: str | None = None, purpose: str | None = None
-) -> Response:
+async def customer_form(key: str, request: Request, before: str = "") -> Response:
+    """Ask why the customer is viewed; a purpose in the query is refused, not used."""
+    if "purpose" in request.query_params:
+        return _ask(request, key, 400, PURPOSE_IN_URL, before)
+    if await _staff(signed_in_token(request, COOKIE), request) is None:
+        return _to_login(key)
+    return _ask(request, key, before=before)
+
+
+@router.post("/customers/{key}")
+async def customer_page(key: str, request: Request) -> Response:
+    """The customer page, in answer to the posted purpose (and cursor, for older events)."""
+    if not same_origin(request):
+        # Another site could otherwise open (and log) a view with a purpose of its choosing.
+        return _ask(request, key, 403, PURPOSE_FOREIGN)
     staff = await _staff(signed_in_token(request, COOKIE), request)
     if staff is None:
-        return RedirectResponse(f"/ui/login?next={quote(f'/ui/customers/{key}')}", status_code=303)
-    purpose = (purpose or "").strip()
-    if not purpose or len(purpose) > PURPOSE_MAX:
-        # Ask why first: no customer data is shown (or logged) before there is a purpose.
-        activities = services(request).activities
-        return render("purpose.html", key=key, activities=activities)
+        return _to_login(key)
+    form = parse_qs((await read_limited(request, FORM_BYTES)).decode(errors="replace"))
+    purpose = form.get("purpose", [""])[0].strip()
+    before = form.get("before", [""])[0] or None
+    if not purpose:
+        return _ask(request, key, before=before or "")
+    if len(purpose) > PURPOSE_MAX:
+        return _ask(request, key, 400, PURPOSE_TOO_LONG, before or "")
     try:
-        group, role = await customer_access(request, staff, key)
+        return await _customer(request, staff, key, purpose, before)
     except Problem as problem:
         if problem.status == 403:
             return render("forbidden.html", status=403, key=key)
-        return render("not_found.html", status=404, key=key)
+        if problem.status == 404:
+            return render("not_found.html", status=404, key=key)
+        if problem.status >= 500:  # the read model is down: says so, names no host
+            unavailable = render("unavailable.html", problem.status)
+            unavailable.headers.update(problem.headers)
+            return unavailable
+        raise
+
+
+async def _customer(
+    request: Request, staff: Staff, key: str, purpose: str, before: str | None
+) -> Response:
+    group, role = await customer_access(request, staff, key)
     why = resolve(services(request).activities, purpose)
     async with connection(request) as conn:
         customer = await customers.summary(conn, group)
@@ -177,7 +231,7 @@ async def customer_page(
         except customers.BadCursor:
             page = await customers.timeline(conn, group, 100, None)
     await record(request, staff, why, "klantbeeld (medewerkerspagina)", {group.root: role})
-    return render(
+    response = render(
         "customer.html",
         customer=customer,
         timeline=page["items"],
@@ -185,3 +239,5 @@ async def customer_page(
         key=key,
         purpose=purpose,
     )
+    response.headers.update(NO_STORE)
+    return response
