@@ -1,10 +1,10 @@
 """Who may hand mail to SMTP ingress: a file of users with scrypt-hashed passwords.
 
 One line per user, `name:scrypt$<n>$<r>$<p>$<salt>$<hash>` (salt and hash base64), `#` starts
-a comment. Only the mail gateway needs an entry; `contactmoment dev` writes one for the local
-stack. Passwords are checked with `hashlib.scrypt` (memory-hard, in the standard library) and
-compared in constant time; an unknown user costs the same KDF as a known one, so timing does
-not tell which names exist.
+a comment. Only the mail gateway needs an entry; `contactmoment smtp add-user` adds or replaces
+one (`add_user`), `make run` writes one for the local stack. Passwords are checked with
+`hashlib.scrypt` (memory-hard, in the standard library) and compared in constant time; an
+unknown user costs the same KDF as a known one, so timing does not tell which names exist.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +24,8 @@ SCHEME = "scrypt"
 # expensive for guessing. The parameters travel in each line, so they can be raised later.
 N, R, P = 2**14, 8, 1
 SALT_BYTES, HASH_BYTES = 16, 32
+# A machine account: nobody types it, so there is no reason for a short one.
+MIN_PASSWORD_LENGTH = 12
 
 
 class InvalidUsersFile(ValueError):
@@ -78,11 +82,105 @@ def hash_password(password: str) -> str:
     return PasswordHash(N, R, P, salt, _kdf(password.encode(), salt, N, R, P, HASH_BYTES)).encode()
 
 
+def check_name(name: str) -> None:
+    """ValueError unless `name` can stand at the start of a users-file line and be read back."""
+    if (
+        not name
+        or ":" in name
+        or name.startswith("#")  # the line would be a comment
+        or any(c.isspace() or not c.isprintable() for c in name)
+    ):
+        raise ValueError("a user name is non-empty, without ':', spaces or a leading '#'")
+
+
+def check_password(password: str) -> None:
+    """ValueError unless `password` is fit for a gateway account."""
+    if not password:
+        raise ValueError("the password is empty")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+
+
 def users_line(name: str, password: str) -> str:
     """One line of the users file."""
-    if not name or ":" in name or any(c.isspace() for c in name):
-        raise ValueError("a user name is non-empty, without ':' or spaces")
+    check_name(name)
     return f"{name}:{hash_password(password)}\n"
+
+
+def parse_users(text: str, path: Path) -> dict[str, PasswordHash]:
+    """The accounts of a users file's text; InvalidUsersFile names the first bad line."""
+    hashes: dict[str, PasswordHash] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, stored = line.partition(":")
+        if not sep or not name:
+            raise InvalidUsersFile(f"{path}:{number}: expected name:{SCHEME}$…")
+        try:
+            hashes[name] = PasswordHash.decode(stored)
+        except ValueError as exc:
+            raise InvalidUsersFile(f"{path}:{number}: {exc}") from None
+    return hashes
+
+
+def with_user(text: str, name: str, line: str) -> tuple[str, bool]:
+    """`text` with `name`'s line replaced by `line` (or appended), and whether it replaced one.
+
+    Comments, blank lines and the other accounts stay as they were, in their order.
+    """
+    kept, replaced = [], False
+    for old in text.splitlines(keepends=True):
+        if old.strip().partition(":")[0] == name and not old.lstrip().startswith("#"):
+            if not replaced:
+                kept.append(line)
+            replaced = True
+            continue
+        kept.append(old)
+    if not replaced:
+        if kept and not kept[-1].endswith("\n"):
+            kept[-1] += "\n"
+        kept.append(line)
+    return "".join(kept), replaced
+
+
+def write_users_file(path: Path, text: str) -> None:
+    """Replace `path` atomically with `text`, readable by its owner only (0600 from creation).
+
+    A reader (the API starting, check-config) sees the old file or the new one, never half.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def add_user(path: Path, name: str, password: str) -> bool:
+    """Add `name` with `password` to the users file at `path`, or replace its line.
+
+    The file is created when missing; an existing one must parse (InvalidUsersFile naming the
+    line otherwise), so a broken file is never rewritten into a different broken file.
+    ValueError for a bad name or password. Returns whether an account was replaced.
+    """
+    check_name(name)
+    check_password(password)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    except OSError as exc:
+        raise InvalidUsersFile(f"cannot read {path}: {exc.strerror}") from None
+    parse_users(text, path)
+    new, replaced = with_user(text, name, users_line(name, password))
+    write_users_file(path, new)
+    return replaced
 
 
 class SmtpUsers:
@@ -97,6 +195,11 @@ class SmtpUsers:
         # One check at a time per process: each takes 16 MiB and a core for ~50 ms.
         self._checking = asyncio.Semaphore(2)
 
+    @property
+    def names(self) -> list[str]:
+        """The account names, sorted (for check-config; never the hashes)."""
+        return sorted(self._hashes)
+
     @classmethod
     def load(cls, path: Path) -> SmtpUsers:
         """Read `path`; InvalidUsersFile names the first bad line."""
@@ -104,18 +207,7 @@ class SmtpUsers:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise InvalidUsersFile(f"cannot read {path}: {exc.strerror}") from None
-        hashes: dict[str, PasswordHash] = {}
-        for number, line in enumerate(text.splitlines(), start=1):
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            name, sep, stored = line.partition(":")
-            if not sep or not name:
-                raise InvalidUsersFile(f"{path}:{number}: expected name:{SCHEME}$…")
-            try:
-                hashes[name] = PasswordHash.decode(stored)
-            except ValueError as exc:
-                raise InvalidUsersFile(f"{path}:{number}: {exc}") from None
+        hashes = parse_users(text, path)
         try:
             return cls(hashes)
         except InvalidUsersFile:

@@ -33,3 +33,10 @@ def test_bad_configuration_is_reported_not_raised(
     monkeypatch.setenv("CONTACTMOMENT_API_PORT", "nope")
     assert main(["dev", "status"]) == 1
     assert "CONTACTMOMENT_API_PORT" in capsys.readouterr().err
+
+
+def test_smtp_actions() -> None:
+    parser = build_parser()
+    add = parser.parse_args(["smtp", "add-user", "gateway", "--file", "users"])
+    assert add.handler.__name__ == "cmd_smtp_add_user"
+    assert parser.parse_args(["smtp", "check-config"]).handler.__name__ == "cmd_smtp_check_config"
