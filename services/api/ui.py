@@ -29,9 +29,10 @@ from services.api.auth import Staff, signed_in
 from services.api.body import read_limited
 from services.api.browser import same_origin, set_sign_in, signed_in_token
 from services.api.database import connection
-from services.api.problems import Problem
+from services.api.problems import Problem, kafka_problem
 from services.api.staff_routes import customer_access
 from services.api.state import services
+from services.kafka.errors import KafkaAdapterError
 from services.readmodel import customers
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -206,13 +207,16 @@ async def customer_page(key: str, request: Request) -> Response:
     if len(purpose) > PURPOSE_MAX:
         return _ask(request, key, 400, PURPOSE_TOO_LONG, before or "")
     try:
-        return await _customer(request, staff, key, purpose, before)
+        try:
+            return await _customer(request, staff, key, purpose, before)
+        except KafkaAdapterError as exc:  # the access record was not taken: no page
+            raise kafka_problem(exc) from None
     except Problem as problem:
         if problem.status == 403:
             return render("forbidden.html", status=403, key=key)
         if problem.status == 404:
             return render("not_found.html", status=404, key=key)
-        if problem.status >= 500:  # the read model is down: says so, names no host
+        if problem.status >= 500:  # says what is down (the log says where), shows nothing
             unavailable = render("unavailable.html", problem.status)
             unavailable.headers.update(problem.headers)
             return unavailable

@@ -55,6 +55,7 @@ async def test_a_posted_purpose_opens_the_page(client: httpx.AsyncClient) -> Non
     response = await client.post(PAGE, data={"purpose": "klantcontact"}, headers=OURS)
     # past the purpose, on to the customer's read model, which is not there
     assert response.status_code == 503, response.text
+    assert "niet beschikbaar" in response.text  # a page that says so, naming no host
     assert "127.0.0.1" not in response.text
     assert response.headers["retry-after"]
 
