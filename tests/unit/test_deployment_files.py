@@ -65,6 +65,11 @@ class Container:
     probes: dict[str, tuple[str, int | str]] = field(default_factory=dict)  # kind → path, port
     ports: dict[str, int] = field(default_factory=dict)  # k8s container ports by name
     mounts: list[str] = field(default_factory=list)
+    # Each file a secret puts into the container: its path → where it comes from
+    # ("secret <name>/<key>" in Kubernetes, "secret <name>: <host file>" in compose).
+    files: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)  # the pod's (Kubernetes)
+    pod: dict[str, Any] = field(default_factory=dict)  # the pod spec (Kubernetes)
 
     @property
     def command(self) -> str:
@@ -150,6 +155,60 @@ def _is_ours(image: str) -> bool:
     return image.split(":")[0].rsplit("/", 1)[-1] == "contactmoment"
 
 
+def _compose_secret_files(service: dict[str, Any]) -> dict[str, str]:
+    """Container path → source of each secret a compose service mounts."""
+    found = {}
+    for entry in service.get("secrets", []):
+        source = entry if isinstance(entry, str) else entry["source"]
+        target = source if isinstance(entry, str) else entry.get("target", source)
+        path = target if target.startswith("/") else f"/run/secrets/{target}"
+        definition = compose()["secrets"][source]
+        found[path] = f"secret {source}: {definition.get('file', definition)}"
+    return found
+
+
+def _secret_keys(name: str) -> set[str]:
+    secret = _k8s_named("Secret", name)
+    return {*secret.get("stringData", {}), *secret.get("data", {})}
+
+
+def _volume_files(volume: dict[str, Any]) -> dict[str, str]:
+    """Relative path → source of each file a secret or projected volume holds."""
+    if "secret" in volume:
+        sources = [{"secret": {"name": volume["secret"]["secretName"], **volume["secret"]}}]
+    elif "projected" in volume:
+        sources = volume["projected"]["sources"]
+    else:
+        return {}
+    files = {}
+    for source in sources:
+        if "secret" not in source:
+            continue
+        name = source["secret"]["name"]
+        items = source["secret"].get("items")
+        pairs = (
+            [(i["key"], i["path"]) for i in items]
+            if items
+            else [(key, key) for key in sorted(_secret_keys(name))]
+        )
+        files.update({path: f"secret {name}/{key}" for key, path in pairs})
+    return files
+
+
+def _mounted_files(pod: dict[str, Any], spec: dict[str, Any]) -> dict[str, str]:
+    volumes = {volume["name"]: volume for volume in pod.get("volumes", [])}
+    found = {}
+    for mount in spec.get("volumeMounts", []):
+        files = _volume_files(volumes.get(mount["name"], {}))  # a claim template: none
+        root = PurePosixPath(mount["mountPath"])
+        if "subPath" in mount:
+            if mount["subPath"] in files:
+                found[str(root)] = files[mount["subPath"]]
+            continue
+        found.update({str(root / path): source for path, source in files.items()})
+    return found
+
+
 @cache
 def compose_containers() -> dict[str, Container]:
     image = dockerfile()
@@ -165,6 +224,7 @@ def compose_containers() -> dict[str, Container]:
             ),
             env=env,
             mounts=[volume.split(":")[1] for volume in service.get("volumes", [])],
+            files=_compose_secret_files(service),
         )
         if "healthcheck" in service:
             test = " ".join(service["healthcheck"]["test"])
@@ -201,6 +261,9 @@ def k8s_containers() -> dict[str, Container]:
                 env=env,
                 ports={p["name"]: p["containerPort"] for p in spec.get("ports", [])},
                 mounts=[mount["mountPath"] for mount in spec.get("volumeMounts", [])],
+                files=_mounted_files(pod, spec),
+                labels=doc["spec"]["template"]["metadata"]["labels"],
+                pod=pod,
             )
             for kind in ("startupProbe", "livenessProbe", "readinessProbe"):
                 if kind in spec:
@@ -599,3 +662,198 @@ def test_kubernetes_references_resolve() -> None:
                     ref = item.get("valueFrom", {}).get("secretKeyRef")
                     if ref:
                         assert ref["key"] in _k8s_named("Secret", ref["name"])["stringData"]
+            for volume in pod.get("volumes", []):
+                # A secret volume names a Secret of the manifests, and only keys it has.
+                for source in _volume_files(volume).values():
+                    name, key = source.removeprefix("secret ").split("/", 1)
+                    assert key in _secret_keys(name), f"{filename}: {source} does not exist"
+
+
+# -- SMTP ingress: the files the API needs, and who may reach it ---------------------------
+
+SMTP_FILES = (
+    "CONTACTMOMENT_SMTP_USERS_FILE",
+    "CONTACTMOMENT_SMTP_TLS_CERT",
+    "CONTACTMOMENT_SMTP_TLS_KEY",
+)
+KAFKA_ACCESS = K8S / "kafka-access"
+
+
+def api_containers() -> list[Container]:
+    found = [c for c in all_containers() if c.command == "api"]
+    assert len(found) == 2, [c.where for c in found]  # compose and Kubernetes
+    return found
+
+
+def test_the_api_is_given_every_file_it_needs_to_start() -> None:
+    # services.ingest.mail_setup.smtp_security: without all three the API refuses to start
+    # SMTP, and a container that runs `api` without --no-smtp would crash-loop.
+    from services.ingest.mail_setup import SMTP_FILES as needed
+
+    assert set(needed) == set(SMTP_FILES)
+    for container in api_containers():
+        assert "--no-smtp" not in container.argvs[-1], container.where
+        for variable in SMTP_FILES:
+            path = container.env.get(variable)
+            assert path, f"{container.where}: {variable} is not set"
+            assert path in container.files, (
+                f"{container.where}: {variable}={path} is no file a secret provides "
+                f"(provided: {sorted(container.files)})"
+            )
+
+
+def test_the_smtp_files_come_from_secrets_the_api_user_can_read() -> None:
+    (k8s,) = [c for c in api_containers() if c.where.startswith("api.yaml")]
+    security = k8s.pod["securityContext"]
+    volumes = [v for v in k8s.pod["volumes"] if _volume_files(v)]
+    assert volumes
+    for volume in volumes:
+        mode = (volume.get("projected") or volume.get("secret") or {})["defaultMode"]
+        # Secret files are root's; the pod's fsGroup makes them the API's group. Group-read
+        # only: 0400 would leave them unreadable to uid 10001, 0444 readable by anyone.
+        assert mode == 0o440, f"{volume['name']}: defaultMode {mode:o}"
+    assert security["fsGroup"] == security["runAsGroup"]
+    (compose_api,) = [c for c in api_containers() if c.where.startswith("compose")]
+    hosts = [source.split(": ", 1)[1] for source in compose_api.files.values()]
+    for host in hosts:
+        # Compose bind-mounts file secrets with the host file's owner and mode: the operator
+        # keeps them out of git and the build context (docs/deployment.md says whom to chown).
+        assert host.startswith("./smtp/"), host
+    assert "deploy/compose/smtp/" in (ROOT / ".gitignore").read_text().splitlines()
+    assert "deploy/compose/smtp" in (ROOT / ".dockerignore").read_text().splitlines()
+
+
+def test_the_smtp_secret_templates_cannot_run_as_they_are(tmp_path: Path) -> None:
+    # Applied unchanged, the API stops with a message naming the variable; it never serves
+    # SMTP with a known account or key.
+    from services.ingest.mail_setup import smtp_security
+    from services.settings import ConfigError
+
+    users = _k8s_named("Secret", "contactmoment-smtp-users")["stringData"]
+    tls = _k8s_named("Secret", "contactmoment-smtp-tls")
+    assert tls["type"] == "kubernetes.io/tls"
+    assert set(tls["stringData"]) == {"tls.crt", "tls.key"}
+    files = {"users": users["users"], **tls["stringData"]}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    settings = Settings(
+        smtp_users_file=tmp_path / "users",
+        smtp_tls_cert=tmp_path / "tls.crt",
+        smtp_tls_key=tmp_path / "tls.key",
+    )
+    with pytest.raises(ConfigError, match="CONTACTMOMENT_SMTP_USERS_FILE"):
+        smtp_security(settings)
+    (tmp_path / "users").write_text("gateway:" + "scrypt$16384$8$1$" + "A" * 24 + "$" + "A" * 44)
+    with pytest.raises(ConfigError, match="CONTACTMOMENT_SMTP_TLS_CERT"):
+        smtp_security(settings)
+
+
+def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """A label selector (matchLabels, matchExpressions In/Exists) matches the labels."""
+    if not selector.get("matchLabels", {}).items() <= labels.items():
+        return False
+    for expression in selector.get("matchExpressions", []):
+        key, operator = expression["key"], expression["operator"]
+        if operator == "In" and labels.get(key) not in expression["values"]:
+            return False
+        if operator == "Exists" and key not in labels:
+            return False
+        assert operator in ("In", "Exists"), operator
+    return True
+
+
+def _policies(docs: list[dict[str, Any]], labels: dict[str, str]) -> list[dict[str, Any]]:
+    return [
+        doc
+        for doc in docs
+        if doc["kind"] == "NetworkPolicy"
+        and "Ingress" in doc["spec"]["policyTypes"]
+        and _selects(doc["spec"]["podSelector"], labels)
+    ]
+
+
+def _allows(rule: dict[str, Any], port: int | str, names: dict[str, int]) -> bool:
+    ports = rule.get("ports")
+    if not ports:
+        return True  # every port
+    number = names.get(port, port) if isinstance(port, str) else port
+    return any(names.get(p["port"], p["port"]) == number for p in ports)
+
+
+def _open_to_all(rule: dict[str, Any]) -> bool:
+    peers = rule.get("from")
+    if not peers:
+        return True
+    for peer in peers:
+        if peer.get("ipBlock", {}).get("cidr") in ("0.0.0.0/0", "::/0"):
+            return True
+        # `{}` selects every namespace or every pod: the rule then names nobody in particular.
+        selectors = [peer[k] for k in ("namespaceSelector", "podSelector") if k in peer]
+        if "ipBlock" not in peer and all(selector == {} for selector in selectors):
+            return True
+    return False
+
+
+def test_the_smtp_port_is_reachable_only_from_the_mail_gateway() -> None:
+    (k8s,) = [c for c in api_containers() if c.where.startswith("api.yaml")]
+    docs = [doc for _, doc in k8s_docs()]
+    policies = _policies(docs, k8s.labels)
+    assert policies, "no NetworkPolicy selects the API's pods"
+    rules = [rule for policy in policies for rule in policy["spec"].get("ingress", [])]
+    smtp = [rule for rule in rules if _allows(rule, "smtp", k8s.ports)]
+    assert smtp, "no rule lets the mail gateway in"
+    for rule in smtp:
+        assert not _open_to_all(rule), f"SMTP open to everyone: {rule}"
+        assert rule.get("ports"), f"a rule for the gateway opens every port: {rule}"
+    # The HTTP port stays reachable: channel systems, staff, the portal, Prometheus.
+    assert any(_allows(rule, "http", k8s.ports) for rule in rules)
+    # Compose publishes SMTP on the host's loopback only (docs/deployment.md: the gateway).
+    ports = compose()["services"]["api"]["ports"]
+    assert [p for p in ports if p.endswith(":2525")] == ["127.0.0.1:2525:2525"]
+
+
+def _kafka_access_docs() -> list[dict[str, Any]]:
+    kustomization = yaml.safe_load((KAFKA_ACCESS / "kustomization.yaml").read_text())
+    present = {p.name for p in KAFKA_ACCESS.glob("*.y*ml")} - {"kustomization.yaml"}
+    assert sorted(kustomization["resources"]) == sorted(present)
+    docs = [doc for name in kustomization["resources"] for doc in _load_all(KAFKA_ACCESS / name)]
+    for doc in docs:
+        assert doc["metadata"]["namespace"] == kustomization["namespace"]
+    return docs
+
+
+def test_kafka_takes_connections_only_from_contactmoment_pods() -> None:
+    settings = _k8s_named("ConfigMap", "contactmoment-settings")["data"]
+    host, port = settings["CONTACTMOMENT_KAFKA_BOOTSTRAP"].split(",")[0].rsplit(":", 1)
+    kafka_namespace = host.split(".")[1]  # <service>.<namespace>.svc
+    docs = _kafka_access_docs()
+    (policy,) = [doc for doc in docs if doc["kind"] == "NetworkPolicy"]
+    assert policy["metadata"]["namespace"] == kafka_namespace
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    namespace = _k8s_named("Namespace", "contactmoment")["metadata"]["name"]
+    client_rules = [r for r in policy["spec"]["ingress"] if _allows(r, int(port), {})]
+    assert client_rules
+    users = [c for c in k8s_containers().values() if c.command in KAFKA_COMMANDS]
+    assert {c.command for c in users} == {"topics", "api", "worker", "projector"}
+    let_in = []
+    for rule in client_rules:
+        assert rule.get("from"), f"the client port open to everyone: {rule}"
+        for peer in rule["from"]:
+            assert "ipBlock" not in peer, peer
+            if "namespaceSelector" not in peer:
+                continue  # the Kafka namespace's own pods: brokers, controllers, operators
+            namespaces = peer["namespaceSelector"]
+            assert namespaces != {} and peer.get("podSelector", {}) != {}, peer
+            assert _selects(namespaces, {"kubernetes.io/metadata.name": namespace}), peer
+            let_in.append(peer["podSelector"])
+    assert let_in
+    # Every contactmoment pod that talks to Kafka is let in.
+    for container in users:
+        assert any(_selects(pods, container.labels) for pods in let_in), container.where
+    # The retention job reads PostgreSQL only; it is not let in.
+    retention = _k8s_named("CronJob", "contactmoment-retention")
+    labels = retention["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    assert not any(_selects(pods, labels) for pods in let_in)
+
+
+KAFKA_COMMANDS = {"topics", "api", "worker", "projector", "replay", "privacy"}
