@@ -215,7 +215,7 @@ MATRIX: dict[str, tuple[Call, tuple[int, ...]]] = {
         (403, 403, 403, 403, 403, 403, 200, 401),
     ),
     "staff page of A": (
-        lambda w: ("GET", f"/ui/customers/{w.a_key}", {"params": {"purpose": PURPOSE}}),
+        lambda w: ("POST", f"/ui/customers/{w.a_key}", {"data": {"purpose": PURPOSE}}),
         (200, 200, 403, 403, 403, 403, 303, 303),
     ),
 }
@@ -226,6 +226,8 @@ async def call(api: RunningApi, world: World, caller: str, endpoint: str) -> htt
     method, path, kwargs = build(world)
     headers = {"X-Purpose": PURPOSE}
     token = world.tokens.get(caller)
+    if path.startswith("/ui/"):
+        headers["Origin"] = api.base_url  # a form posted from the page itself
     if token and path.startswith("/ui/"):
         headers["Cookie"] = f"contactmoment_token={token}"
     elif token:

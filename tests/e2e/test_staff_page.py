@@ -49,6 +49,9 @@ async def test_customer_page_shows_the_unified_timeline(
     )
 
     page = await browser.new_page()
+    visited: list[str] = []  # every URL the page requested or navigated to
+    page.on("request", lambda request: visited.append(request.url))
+    page.on("framenavigated", lambda frame: visited.append(frame.url))
     await page.goto(f"{api.base_url}/ui/customers/{key}")
     assert "/ui/login" in page.url  # not signed in: the login form first
     await page.get_by_label("Toegangscode (API-token)").fill(api.token)
@@ -60,8 +63,15 @@ async def test_customer_page_shows_the_unified_timeline(
     )
     assert r.bsn[-4:] not in await page.content()
     await page.get_by_label("Doel").fill("klantcontact")
-    await page.get_by_role("button", name="Klantbeeld openen").click()
-    await page.wait_for_url(f"**/ui/customers/{key}?purpose=klantcontact")
+    async with page.expect_navigation():
+        await page.get_by_label("Doel").press("Enter")  # the keyboard submits the form
+    # The purpose was posted: it is in no URL, so not in the history either.
+    assert page.url == f"{api.base_url}/ui/customers/{key}"
+    cdp = await page.context.new_cdp_session(page)
+    history = [e["url"] for e in (await cdp.send("Page.getNavigationHistory"))["entries"]]
+    assert f"{api.base_url}/ui/customers/{key}" in history
+    for url in history + visited:
+        assert "purpose" not in url and "klantcontact" not in url, url
 
     assert await page.locator("html").get_attribute("lang") == "nl"
     assert await page.get_by_role("heading", level=1).inner_text() == "Klantbeeld"
@@ -93,6 +103,17 @@ async def test_customer_page_shows_the_unified_timeline(
     viewed = [i for i in log.json()["items"] if i["name"] == "klantbeeld (medewerkerspagina)"]
     assert [i["purpose"] for i in viewed] == ["Beantwoorden van vragen en verzoeken van inwoners"]
     assert viewed[0]["processing_activity"].endswith("/klantcontact")
+
+    # An address that carries a purpose (an old bookmark) is refused, pointing to the form.
+    refused = await page.goto(f"{api.base_url}/ui/customers/{key}?purpose=klantcontact")
+    assert refused is not None and refused.status == 400
+    assert r.bsn[-4:] not in await page.content()
+    assert "formulier" in await page.get_by_role("alert").inner_text()
+    await page.get_by_label("Doel").fill("klantcontact")
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Klantbeeld openen").click()
+    assert page.url == f"{api.base_url}/ui/customers/{key}"
+    assert await page.get_by_role("heading", level=1).inner_text() == "Klantbeeld"
 
     SCREENSHOTS.mkdir(exist_ok=True)
     shot = SCREENSHOTS / "staff-customer-page.png"
