@@ -422,19 +422,24 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
     from services.kafka.client import KafkaAuth
     from services.projector.apply import ProjectionConfig
     from services.projector.replay import replay
+    from services.readmodel.compare import SchemasDiffer
 
-    result = asyncio.run(
-        replay(
-            settings.kafka_bootstrap,
-            settings.database_url,
-            ProjectionConfig.from_settings(settings),
-            schema=args.schema,
-            progress=True,
-            compare_with="public" if args.compare else None,
-            # Replay builds a new schema (the owner's URL) from topics the projector may read.
-            auth=KafkaAuth.from_settings(settings, "projector"),
+    try:
+        result = asyncio.run(
+            replay(
+                settings.kafka_bootstrap,
+                settings.database_url,
+                ProjectionConfig.from_settings(settings),
+                schema=args.schema,
+                progress=True,
+                compare_with="public" if args.compare else None,
+                # Replay builds a new schema (the owner's URL) from topics the projector reads.
+                auth=KafkaAuth.from_settings(settings, "projector"),
+            )
         )
-    )
+    except SchemasDiffer as exc:
+        print(f"contactmoment: {exc}", file=sys.stderr)
+        return EXIT_FAIL
     _say(
         f"replayed {result.events} events into schema {result.schema} in "
         f"{result.seconds:.1f} s ({result.rate:.0f} events/s; {result.invalid} invalid "
