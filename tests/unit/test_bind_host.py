@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 import services.api.app as api_app
-from services import cli
 from services.api.app import create_app
+from services.cli import processes
 from services.dev.smtp_secrets import ensure_smtp_secrets
 from services.kafka.publisher import MemoryPublisher
 from services.privacy.sealer import memory_sealer
@@ -43,7 +43,7 @@ def test_the_api_listens_and_reports_on_the_bind_host(
     monkeypatch.setattr("uvicorn.run", lambda app, **kwargs: uvicorn_calls.append(kwargs))
     settings = Settings(bind_host=HOST, api_port=_free_port(HOST), **SETTINGS_SECRETS)
     args = argparse.Namespace(no_smtp=True, log_level="info", access_log=False)
-    assert cli.cmd_api(settings, args) == 0
+    assert processes.cmd_api(settings, args) == 0
     assert uvicorn_calls[0]["host"] == HOST
     assert f"API on http://{HOST}:{settings.api_port}" in capsys.readouterr().out
 
