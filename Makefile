@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CM := .venv/bin/contactmoment
 PY := .venv/bin/python
 
-.PHONY: help install up run test test-tools unit integration lint typecheck schemas down status bench bench-cluster soak clean
+.PHONY: help install up run test test-tools unit integration lint typecheck schemas down status bench bench-cluster bench-volume soak clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -51,6 +51,10 @@ bench: up ## benchmarks against the local stack; JSON results in benchmarks/resu
 
 bench-cluster: up ## one vs two workers on a three-broker stack of its own; ingest → visible latency
 	@$(PY) -m benchmarks.cluster
+
+VOLUME_SCALE ?= 1.0
+bench-volume: up ## years of data (1 M contacts at VOLUME_SCALE=1.0) and 1/10 of it: reads, KPIs, search, ingest
+	@$(PY) -m benchmarks.volume --scale $(VOLUME_SCALE)
 
 SOAK_MINUTES ?= 30
 soak: up ## simulator + broker/worker/database/stack faults on a schedule, then an audit (not in CI)
