@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     max_json_depth: int = Field(32, ge=4, le=512)
     login_attempts_per_minute: int = Field(10, ge=1, le=100_000)
     searches_per_minute: int = Field(60, ge=1, le=100_000)
+    # POST /v1/customers/search returns at most this many customers (the most recent first)
+    # and says when there are more; an identifier carried by more than
+    # `shared_identifier_threshold` BSN/KvK customers is marked shared in the summary.
+    search_limit: int = Field(20, ge=1, le=500)
+    shared_identifier_threshold: int = Field(5, ge=1, le=1_000_000)
     # E-mail, checked before a parse (services/ingest/mail_limits.py), parsed in worker
     # processes under a deadline; the Date header is believed only this close to receipt.
     email_max_header_bytes: int = Field(64 * 1024, ge=1024)

@@ -9,24 +9,27 @@ at their data shows as role, department and purpose, never as a staff member's n
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response, StreamingResponse
 
 from schemas.identifiers import IdentifierKind
 from schemas.keys import key_of
 from services.api.auth import Resident, current_resident
 from services.api.database import connection
-from services.api.staff_routes import timeline_page
+from services.api.problems import validation_problem
 from services.api.state import services
-from services.readmodel import access_log, customers, worklist
+from services.readmodel import customers, resident
 from services.readmodel.customers import Cluster
 
 router = APIRouter(prefix="/v1/me", tags=["resident"])
 Me = Annotated[Resident, Depends(current_resident)]
 
+REQUESTS_PAGE = 200
 TIMELINE_FIELDS = (
     "event_id",
     "type",
@@ -72,43 +75,115 @@ def _only(item: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
 async def about(conn: Any, group: Cluster) -> dict[str, Any]:
     summary = await customers.summary(conn, group)
     summary.pop("linked_keys", None)
+    # Whether others carry the same number is about those others: staff see it, not you.
+    summary["identifiers"] = [
+        {k: v for k, v in i.items() if k != "shared"} for i in summary["identifiers"]
+    ]
     # Contacts by an e-mail or phone not (yet) confirmed as yours, or shared, are left out.
     summary["some_contacts_not_shown"] = bool(group.withheld)
     summary["open_requests"] = [_only(r, REQUEST_FIELDS) for r in summary["open_requests"]]
     return summary
 
 
-async def my_requests(conn: Any, group: Cluster) -> list[dict[str, Any]]:
-    rows = await worklist.requests(conn, customer_keys=group.keys, limit=10_000)
-    return [_only(r, REQUEST_FIELDS) for r in rows]
+async def my_requests(
+    conn: Any, group: Cluster, limit: int = REQUESTS_PAGE, after: str | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the resident's requests (the soonest due first) and the next cursor."""
+    items, cursor = await _page(resident.requests(conn, group.keys, limit, after), "after")
+    return [_only(r, REQUEST_FIELDS) for r in items], cursor
 
 
-async def my_access_log(conn: Any, group: Cluster, limit: int) -> list[dict[str, Any]]:
-    rows = await access_log.entries(conn, customer_keys=group.keys, limit=limit)
-    return [_only(r, ACCESS_FIELDS) for r in rows]
+async def my_access_log(
+    conn: Any, group: Cluster, limit: int, before: str | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of who looked at the resident's data (newest first) and the next cursor."""
+    items, cursor = await _page(resident.access_log(conn, group.keys, limit, before), "before")
+    return [_only(r, ACCESS_FIELDS) for r in items], cursor
 
 
-async def my_timeline(conn: Any, group: Cluster, limit: int, before: str | None) -> dict[str, Any]:
-    page = await timeline_page(conn, group, limit, before)
+async def _page(read: Any, field: str) -> Any:
+    try:
+        return await read
+    except customers.BadCursor:
+        raise validation_problem(
+            [{"field": field, "problem": "not a cursor from this API"}]
+        ) from None
+
+
+async def my_timeline(
+    conn: Any,
+    group: Cluster,
+    limit: int,
+    before: str | None,
+    event_types: list[str] | None = None,
+) -> dict[str, Any]:
+    try:
+        page = await customers.timeline(conn, group, limit, before, event_types)
+    except customers.BadCursor:
+        raise validation_problem(
+            [{"field": "before", "problem": "not a cursor from this API"}]
+        ) from None
     return {"items": [_only(i, TIMELINE_FIELDS) for i in page["items"]], "next": page["next"]}
 
 
-async def full_timeline(conn: Any, group: Cluster) -> list[dict[str, Any]]:
-    """Every item of the resident's timeline, newest first, in one read."""
-    page = await customers.timeline(conn, group, None, None)
-    return [_only(i, TIMELINE_FIELDS) for i in page["items"]]
+EXPORT_PAGE = 500  # rows per read while the export streams
 
 
-async def export_document(conn: Any, group: Cluster) -> dict[str, Any]:
-    """The inzage document (AVG art. 15 and 20): /v1/me/export and the page's download."""
-    return {
-        "format": "contactmoment-inzage/v1",
-        "generated_at": datetime.now(UTC).isoformat(),
-        "about_you": await about(conn, group),
-        "timeline": await full_timeline(conn, group),
-        "requests": await my_requests(conn, group),
-        "access_log": await my_access_log(conn, group, 100_000),
-    }
+async def export_response(request: Request, group: Cluster, headers: dict[str, str]) -> Response:
+    """The inzage document (AVG art. 15 and 20): /v1/me/export and the page's download.
+
+    It is streamed: the summary and the first page of each list are read before the answer
+    starts (so an unreachable read model is a 503, not a broken download), then each list
+    is read and sent a page at a time with its keyset cursor, each page on a connection of
+    its own; the whole history is never held in memory."""
+    async with connection(request) as conn:
+        head = {
+            "format": "contactmoment-inzage/v1",
+            "generated_at": datetime.now(UTC).isoformat(),
+            "about_you": await about(conn, group),
+        }
+        timeline = await my_timeline(conn, group, EXPORT_PAGE, None)
+        requests = await my_requests(conn, group, EXPORT_PAGE)
+        views = await my_access_log(conn, group, EXPORT_PAGE)
+
+    async def more_timeline(cursor: str) -> tuple[list[dict[str, Any]], str | None]:
+        async with connection(request) as conn:
+            page = await my_timeline(conn, group, EXPORT_PAGE, cursor)
+        return page["items"], page["next"]
+
+    async def more_requests(cursor: str) -> tuple[list[dict[str, Any]], str | None]:
+        async with connection(request) as conn:
+            return await my_requests(conn, group, EXPORT_PAGE, cursor)
+
+    async def more_views(cursor: str) -> tuple[list[dict[str, Any]], str | None]:
+        async with connection(request) as conn:
+            return await my_access_log(conn, group, EXPORT_PAGE, cursor)
+
+    async def body() -> AsyncIterator[bytes]:
+        yield _json(head)[:-1].encode()
+        lists = (
+            ("timeline", (timeline["items"], timeline["next"]), more_timeline),
+            ("requests", requests, more_requests),
+            ("access_log", views, more_views),
+        )
+        for name, (items, cursor), more in lists:
+            yield f", {_json(name)}: [".encode()
+            first = True
+            while True:
+                if items:
+                    yield (("" if first else ",") + ",".join(map(_json, items))).encode()
+                    first = False
+                if cursor is None:
+                    break
+                items, cursor = await more(cursor)
+            yield b"]"
+        yield b"}"
+
+    return StreamingResponse(body(), media_type="application/json", headers=headers)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 EXPORT_HEADERS = {"Content-Disposition": 'attachment; filename="mijn-gegevens.json"'}
@@ -136,27 +211,36 @@ async def get_my_timeline(
 
 
 @router.get("/requests")
-async def get_my_requests(request: Request, me: Me) -> dict[str, Any]:
-    """All your requests, with their status and when an answer is due."""
+async def get_my_requests(
+    request: Request,
+    me: Me,
+    limit: Annotated[int, Query(ge=1, le=1000)] = REQUESTS_PAGE,
+    after: Annotated[str | None, Query(description="the `next` of the previous page")] = None,
+) -> dict[str, Any]:
+    """Your requests, the soonest due first, with their status and when an answer is due."""
     group = await my_cluster(request, me)
     async with connection(request) as conn:
-        return {"items": await my_requests(conn, group)}
+        items, cursor = await my_requests(conn, group, limit, after)
+    return {"items": items, "next": cursor}
 
 
 @router.get("/access-log")
 async def get_my_access_log(
-    request: Request, me: Me, limit: Annotated[int, Query(ge=1, le=1000)] = 200
+    request: Request,
+    me: Me,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    before: Annotated[str | None, Query(description="the `next` of the previous page")] = None,
 ) -> dict[str, Any]:
-    """Who looked at your data: when, which role and department, and why (no names)."""
+    """Who looked at your data, newest first: when, which role and department, and why (no
+    names)."""
     group = await my_cluster(request, me)
     async with connection(request) as conn:
-        return {"items": await my_access_log(conn, group, limit)}
+        items, cursor = await my_access_log(conn, group, limit, before)
+    return {"items": items, "next": cursor}
 
 
 @router.get("/export")
-async def get_my_export(request: Request, me: Me) -> JSONResponse:
-    """Everything above in one machine-readable document (AVG art. 15 and 20)."""
+async def get_my_export(request: Request, me: Me) -> Response:
+    """Everything above in one machine-readable document (AVG art. 15 and 20), streamed."""
     group = await my_cluster(request, me)
-    async with connection(request) as conn:
-        document = await export_document(conn, group)
-    return JSONResponse(document, headers=EXPORT_HEADERS)
+    return await export_response(request, group, EXPORT_HEADERS)

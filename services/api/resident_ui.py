@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 
+from schemas.events import EventType
 from services.api.auth import Resident, signed_in
 from services.api.body import read_limited
 from services.api.browser import (
@@ -34,11 +35,11 @@ from services.api.problems import Problem
 from services.api.resident_routes import (
     EXPORT_HEADERS,
     about,
-    export_document,
-    full_timeline,
+    export_response,
     my_access_log,
     my_cluster,
     my_requests,
+    my_timeline,
 )
 from services.api.state import services
 from services.api.ui import render
@@ -48,7 +49,11 @@ router = APIRouter(prefix="/ui/mijn", include_in_schema=False)
 COOKIE = "contactmoment_mijn"  # `__Host-contactmoment_mijn` unless cookies are insecure
 PATH = "/ui/mijn"
 LOGIN = f"{PATH}/login"
-ACCESS_ROWS = 200  # the newest views; the download has them all
+# Rows per table; each table has its own "older" link that carries only a cursor (a
+# position in the list, no personal data), the download has everything.
+CONTACT_ROWS = 50
+REQUEST_ROWS = 50
+ACCESS_ROWS = 50
 NO_STORE = {"Cache-Control": "no-store"}
 
 # Seen from the resident: who started the contact (ui.DIRECTIONS is the staff's view).
@@ -129,29 +134,48 @@ async def logout(request: Request) -> Response:
 
 
 @router.get("")
-async def my_page(request: Request) -> Response:
+async def my_page(
+    request: Request,
+    contacten: str | None = None,
+    verzoeken: str | None = None,
+    bekeken: str | None = None,
+) -> Response:
+    """The page; `contacten`, `verzoeken`, `bekeken`: the cursor of an older page of that
+    table (the others show their first page)."""
     me = await _resident(signed_in_token(request, COOKIE), request)
     if me is None:
         return _to_login(request)
     group = await my_cluster(request, me)
     async with connection(request) as conn:
         summary = await about(conn, group)
-        timeline = await full_timeline(conn, group)
-        requests = await my_requests(conn, group)
-        views = await my_access_log(conn, group, ACCESS_ROWS)
+        contacts = await my_timeline(
+            conn, group, CONTACT_ROWS, contacten or None, [EventType.CONTACT_RECORDED.value]
+        )
+        requests, more_requests = await my_requests(conn, group, REQUEST_ROWS, verzoeken or None)
+        views, more_views = await my_access_log(conn, group, ACCESS_ROWS, bekeken or None)
     now = datetime.now(UTC)
     response = render(
         "mijn.html",
         about=summary,
-        contacts=[item for item in timeline if item["type"] == "contact.recorded"],
+        contacts=contacts["items"],
         requests=[{**r, "late": _late(r, now)} for r in requests],
         views=views,
-        more_views=len(views) == ACCESS_ROWS,
+        paged=bool(contacten or verzoeken or bekeken),
+        older={
+            "contacten": _older("contacten", contacts["next"]),
+            "verzoeken": _older("verzoeken", more_requests),
+            "bekeken": _older("bekeken", more_views),
+        },
         MY_DIRECTIONS=MY_DIRECTIONS,
         ROLES=ROLES,
     )
     response.headers.update(NO_STORE)
     return response
+
+
+def _older(table: str, cursor: str | None) -> str | None:
+    """The address of the next page of one table: the page's path and a cursor only."""
+    return f"{PATH}?{urlencode({table: cursor})}#{table}" if cursor else None
 
 
 @router.get("/export")
@@ -161,9 +185,7 @@ async def my_export(request: Request) -> Response:
     if me is None:
         return _to_login(request)
     group = await my_cluster(request, me)
-    async with connection(request) as conn:
-        document = await export_document(conn, group)
-    return JSONResponse(document, headers={**EXPORT_HEADERS, **NO_STORE})
+    return await export_response(request, group, {**EXPORT_HEADERS, **NO_STORE})
 
 
 def _late(item: dict[str, Any], now: datetime) -> bool:

@@ -52,18 +52,25 @@ def _unknown_customer(key: str) -> Problem:
     )
 
 
+REFINE = "verfijn uw zoekopdracht / refine the search"
+
+
 @router.post("/customers/search")
 async def search_customers(
     search: Search, request: Request, staff: Reader, why: Why
 ) -> dict[str, Any]:
-    """Customers that carry any of the given identifiers (one summary per customer) that the
-    caller's role covers; each one found is recorded in the access log."""
+    """Customers that carry any of the given identifiers that the caller's role covers, the
+    most recent contact first: at most CONTACTMOMENT_SEARCH_LIMIT summaries, `more` when
+    there are others (then `detail` asks to refine the search). Only the customers returned
+    are recorded in the access log. The queries are set-based: their number does not grow
+    with the number of customers that share an identifier."""
     check_search(request, staff.subject)  # 429 past CONTACTMOMENT_SEARCHES_PER_MINUTE
     given = {k: v for k, v in search.model_dump().items() if v}
     if not given:
         raise validation_problem(
             [{"field": "body", "problem": "give at least one of bsn, kvk, email, phone"}]
         )
+    settings = services(request).settings
     pseudonyms = services(request).pseudonymiser
     try:
         hashes = [
@@ -72,19 +79,23 @@ async def search_customers(
     except InvalidIdentifier as exc:
         raise validation_problem([{"field": exc.field, "problem": exc.problem}]) from None
     async with connection(request) as conn:
-        roots: dict[str, tuple[Cluster, str]] = {}
-        for key in await customers.keys_for_hashes(conn, hashes):
-            group = await customers.cluster(conn, key)
-            if group is None or group.root in roots:
-                continue
-            role = policy.customer_role(staff, *await worklist.scope(conn, keys=group.keys))
+        allowed: list[tuple[Cluster, str]] = []
+        for found in await customers.search(conn, hashes):
+            role = policy.customer_role(staff, found.departments, found.overdue)
             if role is not None:
-                roots[group.root] = (group, role)
-        items = [await customers.summary(conn, g) for g, _ in roots.values()]
-    await record(
-        request, staff, why, "klant zoeken", {root: role for root, (_, role) in roots.items()}
-    )
-    return {"items": items}
+                allowed.append((found.group, role))
+        page = allowed[: settings.search_limit]
+        items = await customers.summaries(
+            conn, [g for g, _ in page], settings.shared_identifier_threshold
+        )
+    await record(request, staff, why, "klant zoeken", {g.root: role for g, role in page})
+    answer: dict[str, Any] = {"items": items, "more": len(allowed) > len(page)}
+    if answer["more"]:
+        answer["detail"] = (
+            f"{REFINE}: {len(allowed)} customers match, the {len(page)} with the most recent"
+            " contact are shown"
+        )
+    return answer
 
 
 async def customer_access(request: Request, staff: Staff, key: str) -> tuple[Cluster, str]:
@@ -113,7 +124,9 @@ async def get_customer(key: str, request: Request, staff: Reader, why: Why) -> d
     """The unified customer summary across every linked key."""
     group, role = await customer_access(request, staff, key)
     async with connection(request) as conn:
-        answer = await customers.summary(conn, group)
+        answer = await customers.summary(
+            conn, group, services(request).settings.shared_identifier_threshold
+        )
     await record(request, staff, why, "klantbeeld raadplegen", {group.root: role})
     return answer
 
@@ -287,6 +300,10 @@ def _redacted(text: str | None) -> str | None:
     return None if text is None else redact_bsns(text)
 
 
+KPI_RANGE_YEARS = 5
+KPI_RANGE_MAX = timedelta(days=365 * KPI_RANGE_YEARS + 2)  # five years, leap days included
+
+
 @router.get("/kpis")
 async def get_kpis(
     request: Request,
@@ -303,5 +320,15 @@ async def get_kpis(
         raise validation_problem([{"field": "from/to", "problem": "give a UTC offset, e.g. Z"}])
     if start >= end:
         raise validation_problem([{"field": "from", "problem": "must be before `to`"}])
+    if end - start > KPI_RANGE_MAX:
+        raise validation_problem(
+            [
+                {
+                    "field": "from/to",
+                    "problem": f"the range is at most {KPI_RANGE_YEARS} years"
+                    f" ({KPI_RANGE_MAX.days} days); ask for one period at a time",
+                }
+            ]
+        )
     async with connection(request) as conn:
         return await kpis.compute(conn, services(request).catalogue, start, end)

@@ -84,35 +84,81 @@ async def claims_on(conn: asyncpg.Connection, hashes: list[str]) -> list[linking
 
 async def cluster(conn: asyncpg.Connection, key: str) -> Cluster | None:
     """The keys that are one customer with `key`, or None when the key is unknown."""
+    return (await clusters(conn, [key])).get(key)
+
+
+async def _identifiers_of(
+    conn: asyncpg.Connection, keys: list[str]
+) -> dict[str, list[asyncpg.Record]]:
     rows = await conn.fetch(
-        "SELECT hash, kind FROM customer_identifiers WHERE customer_key = $1", key
+        "SELECT customer_key, kind, hash FROM customer_identifiers WHERE customer_key = ANY($1)",
+        keys,
     )
-    if not rows:
-        return None
-    if not linking.is_strong_key(key, [(r["kind"], r["hash"]) for r in rows]):
-        # A weak key belongs to the one strong key that carries its identifier.
-        own = [r["hash"] for r in rows if key_of(r["hash"]) == key]
-        link = linking.owner_of(key, await claims_on(conn, own))
-        if link is not None:
-            return await cluster(conn, link.owner)
-        return Cluster(key, [key])
+    found: dict[str, list[asyncpg.Record]] = {}
+    for r in rows:
+        found.setdefault(r["customer_key"], []).append(r)
+    return found
+
+
+async def clusters(conn: asyncpg.Connection, keys: list[str]) -> dict[str, Cluster]:
+    """The cluster of each of these keys (unknown keys are absent), in a bounded number of
+    queries however many keys there are: a weak key belongs to the one strong key that
+    carries its identifier, a strong key absorbs the weak keys it alone carries
+    (domain/customer/linking.py decides)."""
+    if not keys:
+        return {}
+    rows_of = await _identifiers_of(conn, sorted(set(keys)))
+
+    def strong(key: str) -> bool:
+        return linking.is_strong_key(key, [(r["kind"], r["hash"]) for r in rows_of.get(key, [])])
+
+    # A weak key belongs to the one strong key that carries its identifier.
+    weak = {k for k in rows_of if not strong(k)}
+    own = sorted({r["hash"] for k in weak for r in rows_of[k] if key_of(r["hash"]) == k})
+    weak_owner = linking.owners(await claims_on(conn, own)) if own else {}
+    root_of: dict[str, str] = {}
+    for k in rows_of:
+        link = weak_owner.get(k) if k in weak else None
+        root_of[k] = link.owner if link is not None else k
+    roots = sorted({r for k, r in root_of.items() if k not in weak or r != k})
+    missing = [r for r in roots if r not in rows_of]
+    if missing:
+        rows_of.update(await _identifiers_of(conn, missing))
     # A strong key absorbs the weak keys it alone carries.
-    weak = sorted({r["hash"] for r in rows if r["kind"] not in STRONG_KINDS})
-    links = linking.owned_by(key, await claims_on(conn, weak))
-    present = {
-        r["customer_key"]
-        for r in await conn.fetch(
-            "SELECT DISTINCT customer_key FROM customer_identifiers WHERE customer_key = ANY($1)",
-            [key_of(h) for h in weak],
+    weak_of = {
+        root: sorted({r["hash"] for r in rows_of.get(root, []) if r["kind"] not in STRONG_KINDS})
+        for root in roots
+    }
+    hashes = sorted({h for hs in weak_of.values() for h in hs})
+    links = linking.owners(await claims_on(conn, hashes)) if hashes else {}
+    present: set[str] = set()
+    if hashes:
+        present = {
+            r["customer_key"]
+            for r in await conn.fetch(
+                "SELECT DISTINCT customer_key FROM customer_identifiers"
+                " WHERE customer_key = ANY($1)",
+                [key_of(h) for h in hashes],
+            )
+        }
+    built: dict[str, Cluster] = {}
+    for root in roots:
+        carried = {key_of(h) for h in weak_of[root]} & present - {root}
+        owned = sorted(
+            (links[w] for w in carried if w in links and links[w].owner == root),
+            key=lambda link: link.weak_key,
         )
-    } - {key}
-    owned = [link for link in links if link.weak_key in present]
-    return Cluster(
-        key,
-        [key, *(link.weak_key for link in owned)],
-        unverified=tuple(link.weak_key for link in owned if not link.verified),
-        withheld=tuple(sorted(present - {link.weak_key for link in owned})),
-    )
+        built[root] = Cluster(
+            root,
+            [root, *(link.weak_key for link in owned)],
+            unverified=tuple(link.weak_key for link in owned if not link.verified),
+            withheld=tuple(sorted(carried - {link.weak_key for link in owned})),
+        )
+    return {
+        k: built[root_of[k]] if root_of[k] in built else Cluster(k, [k])
+        for k in keys
+        if k in rows_of and k in root_of
+    }
 
 
 async def keys_for_hashes(conn: asyncpg.Connection, hashes: list[str]) -> list[str]:
@@ -134,22 +180,165 @@ RICHEST_BSN_CUSTOMER = (
 )
 
 
-async def summary(conn: asyncpg.Connection, group: Cluster) -> dict[str, Any]:
-    """The customer summary over every key of the cluster: masked identifiers, contact
-    counts per channel, first and last contact, preferred channel, open requests."""
+SHARED_THRESHOLD = 5
+"""An identifier carried by more BSN/KvK customers than this is marked shared (the default of
+CONTACTMOMENT_SHARED_IDENTIFIER_THRESHOLD)."""
+
+OPEN_REQUESTS_SHOWN = 200  # per customer in a summary, the soonest due first
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A customer a search found: its cluster, what the role rules need (the departments
+    of its requests, whether any is overdue) and its last contact (for the order)."""
+
+    group: Cluster
+    departments: list[str | None]
+    overdue: bool
+    last_contact_at: datetime | None
+
+
+async def search(conn: asyncpg.Connection, hashes: list[str]) -> list[Candidate]:
+    """Every customer that carries one of these identifier hashes, most recent contact first,
+    each with its role scope: a fixed number of queries however many customers match."""
+    groups: dict[str, Cluster] = {}
+    for group in (await clusters(conn, await keys_for_hashes(conn, hashes))).values():
+        groups.setdefault(group.root, group)
+    if not groups:
+        return []
+    keys, roots = _pairs(groups.values())
+    scope = await conn.fetch(
+        f"SELECT g.root, r.department, {worklist.OVERDUE} AS overdue FROM requests r"  # noqa: S608
+        " JOIN unnest($1::text[], $2::text[]) AS g(key, root) ON r.customer_key = g.key",
+        keys,
+        roots,
+    )
+    recent = await conn.fetch(
+        "SELECT g.root, max(c.last_contact_at) AS last_contact_at FROM customers c"
+        " JOIN unnest($1::text[], $2::text[]) AS g(key, root) ON c.customer_key = g.key"
+        " GROUP BY g.root",
+        keys,
+        roots,
+    )
+    departments: dict[str, list[str | None]] = {root: [] for root in groups}
+    overdue: set[str] = set()
+    for r in scope:
+        departments[r["root"]].append(r["department"])
+        if r["overdue"]:
+            overdue.add(r["root"])
+    last = {r["root"]: r["last_contact_at"] for r in recent}
+    found = [
+        Candidate(group, departments[root], root in overdue, last.get(root))
+        for root, group in groups.items()
+    ]
+    # Most recent first, never-contacted last, the key as the tie-break (a stable order).
+    found.sort(
+        key=lambda c: (
+            c.last_contact_at is None,
+            -c.last_contact_at.timestamp() if c.last_contact_at else 0.0,
+            c.group.root,
+        )
+    )
+    return found
+
+
+def _pairs(groups: Any) -> tuple[list[str], list[str]]:
+    """(key, root) of every key of these clusters, as two parallel arrays for unnest."""
+    keys: list[str] = []
+    roots: list[str] = []
+    for group in groups:
+        for key in group.keys:
+            keys.append(key)
+            roots.append(group.root)
+    return keys, roots
+
+
+async def summary(
+    conn: asyncpg.Connection, group: Cluster, shared_threshold: int = SHARED_THRESHOLD
+) -> dict[str, Any]:
+    """The customer summary over every key of the cluster: masked identifiers (`shared`
+    when more than `shared_threshold` BSN/KvK customers carry one), contact counts per
+    channel, first and last contact, preferred channel, open requests."""
+    return (await summaries(conn, [group], shared_threshold))[0]
+
+
+async def summaries(
+    conn: asyncpg.Connection, groups: list[Cluster], shared_threshold: int = SHARED_THRESHOLD
+) -> list[dict[str, Any]]:
+    """The summaries of these clusters, in their order, in four queries however many."""
+    if not groups:
+        return []
+    keys, roots = _pairs(groups)
     # An identifier is verified for this customer when a channel verified it on the root.
     idents = await conn.fetch(
-        "SELECT DISTINCT ON (hash) kind, masked,"
-        " bool_or(verified AND customer_key = $2) OVER (PARTITION BY hash) AS verified"
-        " FROM customer_identifiers WHERE customer_key = ANY($1) ORDER BY hash, first_seen",
-        group.keys,
-        group.root,
+        "SELECT DISTINCT ON (g.root, i.hash) g.root, i.kind, i.masked, i.hash,"
+        " bool_or(i.verified AND i.customer_key = g.root)"
+        " OVER (PARTITION BY g.root, i.hash) AS verified"
+        " FROM customer_identifiers i JOIN unnest($1::text[], $2::text[]) AS g(key, root)"
+        " ON i.customer_key = g.key"
+        " ORDER BY g.root, i.hash, i.first_seen",
+        keys,
+        roots,
     )
+    weak = sorted({r["hash"] for r in idents if r["kind"] not in STRONG_KINDS})
+    carriers = {
+        r["hash"]: r["carriers"]
+        for r in await conn.fetch(
+            "SELECT i.hash, count(DISTINCT i.customer_key) AS carriers"
+            " FROM customer_identifiers i WHERE i.hash = ANY($1) AND EXISTS ("
+            " SELECT 1 FROM customer_identifiers s WHERE s.customer_key = i.customer_key"
+            " AND s.kind = ANY($2) AND i.customer_key = 'k-' || left(s.hash, 32))"
+            " GROUP BY i.hash",
+            weak,
+            _STRONG,
+        )
+    }
     counts = await conn.fetch(
-        "SELECT contact_count, channels, inbound_channels, first_contact_at, last_contact_at"
-        " FROM customers WHERE customer_key = ANY($1)",
-        group.keys,
+        "SELECT g.root, c.contact_count, c.channels, c.inbound_channels, c.first_contact_at,"
+        " c.last_contact_at"
+        " FROM customers c JOIN unnest($1::text[], $2::text[]) AS g(key, root)"
+        " ON c.customer_key = g.key",
+        keys,
+        roots,
     )
+    requests = await conn.fetch(
+        f"SELECT * FROM (SELECT {worklist.REQUEST_COLUMNS}, g.root AS _root,"  # noqa: S608
+        " row_number() OVER (PARTITION BY g.root"
+        " ORDER BY r.due_at ASC NULLS LAST, r.opened_at ASC) AS _n"
+        " FROM requests r JOIN unnest($1::text[], $2::text[]) AS g(key, root)"
+        " ON r.customer_key = g.key"
+        " WHERE r.status = ANY($3)) q WHERE _n <= $4"
+        " ORDER BY due_at ASC NULLS LAST, opened_at ASC",
+        keys,
+        roots,
+        worklist.OPEN_STATUSES,
+        OPEN_REQUESTS_SHOWN,
+    )
+    return [
+        _summary(
+            group,
+            [r for r in idents if r["root"] == group.root],
+            carriers,
+            shared_threshold,
+            [r for r in counts if r["root"] == group.root],
+            [r for r in requests if r["_root"] == group.root],
+        )
+        for group in groups
+    ]
+
+
+_ORDER = {"bsn": 0, "kvk": 1, "email": 2, "phone": 3}
+_TIMES = ("opened_at", "acknowledged_at", "answered_at", "closed_at", "due_at")
+
+
+def _summary(
+    group: Cluster,
+    idents: list[asyncpg.Record],
+    carriers: dict[str, int],
+    shared_threshold: int,
+    counts: list[asyncpg.Record],
+    requests: list[asyncpg.Record],
+) -> dict[str, Any]:
     channels: dict[str, int] = {}
     inbound: dict[str, int] = {}
     for row in counts:
@@ -159,7 +348,10 @@ async def summary(conn: asyncpg.Connection, group: Cluster) -> dict[str, Any]:
             inbound[name] = inbound.get(name, 0) + int(n)
     firsts = [r["first_contact_at"] for r in counts if r["first_contact_at"]]
     lasts = [r["last_contact_at"] for r in counts if r["last_contact_at"]]
-    order = {"bsn": 0, "kvk": 1, "email": 2, "phone": 3}
+    open_requests = []
+    for row in requests:
+        item = {k: v for k, v in dict(row).items() if k not in ("_root", "_n")}
+        open_requests.append({**item, **{k: iso(item[k]) for k in _TIMES}})
     return {
         "customer_key": group.root,
         "linked_keys": [
@@ -168,17 +360,23 @@ async def summary(conn: asyncpg.Connection, group: Cluster) -> dict[str, Any]:
             if k != group.root
         ],
         "identifiers": sorted(
-            ({"kind": r["kind"], "masked": r["masked"], "verified": r["verified"]} for r in idents),
-            key=lambda i: (order.get(i["kind"], 9), i["masked"]),
+            (
+                {
+                    "kind": r["kind"],
+                    "masked": r["masked"],
+                    "verified": r["verified"],
+                    "shared": carriers.get(r["hash"], 0) > shared_threshold,
+                }
+                for r in idents
+            ),
+            key=lambda i: (_ORDER.get(i["kind"], 9), i["masked"]),
         ),
         "contact_count": sum(r["contact_count"] for r in counts),
         "channels": dict(sorted(channels.items())),
         "first_contact_at": iso(min(firsts)) if firsts else None,
         "last_contact_at": iso(max(lasts)) if lasts else None,
         "preferred_channel": most_used(inbound),
-        "open_requests": await worklist.requests(
-            conn, statuses=worklist.OPEN_STATUSES, customer_keys=group.keys
-        ),
+        "open_requests": open_requests,
     }
 
 
@@ -201,20 +399,25 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
 _TIMELINE = (
     "SELECT event_id, customer_key, occurred_at, event_type, channel, direction, subject,"
     " outcome, request_id, summary FROM timeline WHERE customer_key = ANY($1)"
+    " AND ($3::text[] IS NULL OR event_type = ANY($3))"
 )
 TIMELINE_FIRST = _TIMELINE + " ORDER BY occurred_at DESC, event_id DESC LIMIT $2"
 TIMELINE_AFTER = (
-    _TIMELINE + " AND (occurred_at, event_id) < ($3, $4) ORDER BY occurred_at DESC,"
+    _TIMELINE + " AND (occurred_at, event_id) < ($4, $5) ORDER BY occurred_at DESC,"
     " event_id DESC LIMIT $2"
 )
 
 
 async def timeline(
-    conn: asyncpg.Connection, group: Cluster, limit: int | None, before: str | None
+    conn: asyncpg.Connection,
+    group: Cluster,
+    limit: int | None,
+    before: str | None,
+    event_types: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Newest first over every key of the cluster; `next` continues after the last item
-    (`limit` None: all of it, one page)."""
-    args: list[Any] = [group.keys, None if limit is None else limit + 1]
+    """Newest first over every key of the cluster (only `event_types` when given); `next`
+    continues after the last item (`limit` None: all of it, one page)."""
+    args: list[Any] = [group.keys, None if limit is None else limit + 1, event_types]
     if before:
         when, event_id = decode_cursor(before)
         args += [when, event_id]

@@ -165,7 +165,8 @@ async def test_erasure_leaves_nothing_readable(
         await conn.close()
     assert (await client.get(f"/v1/customers/{key}")).status_code == 404
     assert (await client.post("/v1/customers/search", json={"bsn": gone.bsn})).json() == {
-        "items": []
+        "items": [],
+        "more": False,
     }
 
     # Kafka still has the records, but nothing in them opens any more.
