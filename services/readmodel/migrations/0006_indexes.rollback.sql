@@ -1,0 +1,25 @@
+-- Back to the indexes of 0001-0005 (used to measure the queries without 0006).
+DROP INDEX IF EXISTS requests_open_due;
+DROP INDEX IF EXISTS requests_open_department_due;
+DROP INDEX IF EXISTS requests_open_type_due;
+DROP INDEX IF EXISTS requests_closed_due;
+DROP INDEX IF EXISTS requests_closed_department_due;
+DROP INDEX IF EXISTS requests_closed_type_due;
+CREATE INDEX IF NOT EXISTS requests_worklist ON requests (status, due_at NULLS LAST, opened_at);
+DROP INDEX IF EXISTS requests_closed_or_open;
+DROP INDEX IF EXISTS signals_request_type;
+CREATE INDEX IF NOT EXISTS signals_request ON signals (request_id);
+DROP INDEX IF EXISTS signals_type_time;
+DROP INDEX IF EXISTS request_history_interim;
+DROP INDEX IF EXISTS timeline_request_outbound;
+DROP INDEX IF EXISTS timeline_type_time;
+DROP INDEX IF EXISTS timeline_inbound_time;
+DROP INDEX IF EXISTS notifications_request;
+DROP INDEX IF EXISTS notifications_time;
+DROP INDEX IF EXISTS notifications_kind_time;
+DROP INDEX IF EXISTS access_log_customer_order;
+CREATE INDEX IF NOT EXISTS access_log_customer ON access_log (customer_key, occurred_at DESC);
+DROP INDEX IF EXISTS access_log_staff;
+DROP INDEX IF EXISTS access_log_time_order;
+CREATE INDEX IF NOT EXISTS access_log_time ON access_log (occurred_at DESC);
+DROP INDEX IF EXISTS customer_identifiers_key_kind;
