@@ -259,28 +259,7 @@ def summarise(plan: dict[str, Any]) -> list[str]:
 REPORT: dict[str, Any] = {}
 
 
-# Known, not fixed here: customers.claims_on sends every carrier of a shared number (3,000
-# keys) in one `customer_key = ANY($1)`; on this data the planner reads the whole
-# customer_identifiers table rather than 3,000 probes of customer_identifiers_key_kind.
-# The query is customers.py's (another change); the cases stay, marked, so it shows.
-SEQ_SCAN_KNOWN = {
-    "cluster of the shared landline's key",
-    "cluster of a customer carrying the shared landline",
-}
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(reason="claims_on: one ANY over 3,000 keys", strict=False),
-        )
-        if name in SEQ_SCAN_KNOWN
-        else name
-        for name in CASES
-    ],
-)
+@pytest.mark.parametrize("name", list(CASES))
 async def test_the_query_uses_its_indexes(data: Data, name: str) -> None:
     query, expected = CASES[name]
     rec = Recorder(data.conn)
