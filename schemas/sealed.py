@@ -15,6 +15,17 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
+# Which fields of the event contract are personal free text: top-level text fields (a
+# required one cannot vanish when its key is gone: it reads ERASED), and lists whose items
+# carry a personal `masked` display (required as well). The sealer, the projector and
+# retention all go by these.
+OPTIONAL_TEXT = ("summary", "note", "comment")
+REQUIRED_TEXT = ("reason",)
+TEXT_FIELDS = OPTIONAL_TEXT + REQUIRED_TEXT
+IDENTIFIER_LISTS = ("identifiers",)
+ERASED = "[gewist]"
+"""What a required personal text reads once its key is gone (erasure, retention)."""
+
 PREFIX = "enc:v1:"
 SEALED = re.compile(r"^enc:v1:([0-9a-f]{32}):([A-Za-z0-9_-]{38,})$")
 NONCE_BYTES, TAG_BYTES = 12, 16

@@ -226,10 +226,13 @@ def write_private(path: Path, data: bytes) -> None:
     """Write a secret file readable by its owner only (0600) from its first byte: written to
     a private temporary file in the same directory, then renamed over `path` (atomic), so
     no reader ever sees it with the umask's mode or half written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(handle, "wb") as file:  # mkstemp creates it 0600
             file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from services.kafka.client import KINDS, local_password_file, local_tls_dir
+from services.settings import write_private
 
 # The broker's own user (inter-broker SASL, ACL setup) and one user per process kind.
 BROKER_USER = "broker"
@@ -32,13 +33,6 @@ VALID_DAYS = 825
 class TlsFiles:
     ca: Path  # the CA certificate: the truststore of broker and clients
     keystore: Path  # the broker's PKCS#8 key, its certificate and the CA, in PEM
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600, exist_ok=True)
-    path.chmod(0o600)
-    path.write_bytes(data)
 
 
 def ensure_tls(local_dir: Path) -> TlsFiles:
@@ -104,7 +98,7 @@ def ensure_tls(local_dir: Path) -> TlsFiles:
         pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     # The CA key is not kept: nothing else is ever signed with it.
-    _write_private(files.keystore, key_pem + cert.public_bytes(pem) + ca_cert.public_bytes(pem))
+    write_private(files.keystore, key_pem + cert.public_bytes(pem) + ca_cert.public_bytes(pem))
     files.ca.write_bytes(ca_cert.public_bytes(pem))
     return files
 
@@ -115,6 +109,6 @@ def ensure_passwords(local_dir: Path) -> dict[str, str]:
     for user in USERS:
         path = local_password_file(local_dir, user)
         if not path.exists():
-            _write_private(path, (secrets.token_hex(24) + "\n").encode())
+            write_private(path, (secrets.token_hex(24) + "\n").encode())
         passwords[user] = path.read_text().strip()
     return passwords

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 import secrets
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from services.ingest.smtp_auth import users_line
+from services.settings import write_private
 
 GATEWAY_USER = "gateway"
 
@@ -40,19 +39,6 @@ class SmtpSecrets:
             "CONTACTMOMENT_SMTP_TLS_CERT": str(self.cert),
             "CONTACTMOMENT_SMTP_TLS_KEY": str(self.key),
         }
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write `path` atomically, readable by its owner only (0600 from creation on)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # 0600
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def ensure_smtp_secrets(folder: Path) -> SmtpSecrets:

@@ -13,11 +13,11 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import os
 import secrets
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from services.settings import write_private
 
 SCHEME = "scrypt"
 # 16 MiB of memory and about 50 ms per check: cheap for one gateway login per connection,
@@ -149,17 +149,7 @@ def write_users_file(path: Path, text: str) -> None:
 
     A reader (the API starting, check-config) sees the old file or the new one, never half.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_private(path, text.encode("utf-8"))
 
 
 def add_user(path: Path, name: str, password: str) -> bool:

@@ -20,16 +20,15 @@ from typing import Any
 from schemas.envelope import Envelope
 from schemas.events import DATA_MODELS, EventType
 from schemas.keys import customer_key
-from schemas.sealed import is_sealed
+from schemas.sealed import (
+    ERASED,
+    IDENTIFIER_LISTS,
+    REQUIRED_TEXT,
+    TEXT_FIELDS,
+    is_sealed,
+)
 from services.privacy import crypto
 
-# Top-level personal text fields (a required one cannot vanish when its key is gone: it reads
-# ERASED), and lists whose items carry a personal `masked` display (required as well).
-OPTIONAL_TEXT = ("summary", "note", "comment")
-REQUIRED_TEXT = ("reason",)
-TEXT_FIELDS = OPTIONAL_TEXT + REQUIRED_TEXT
-IDENTIFIER_LISTS = ("identifiers",)
-ERASED = "[gewist]"
 _LOOKS_SEALED = re.compile(r"\s*enc:v\d+:", re.IGNORECASE)
 
 

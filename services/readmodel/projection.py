@@ -29,7 +29,7 @@ from schemas.events import (
     RequestRef,
 )
 from schemas.keys import Identifier
-from services.privacy.sealing import ERASED
+from schemas.sealed import ERASED
 
 Row = tuple[Any, ...]
 

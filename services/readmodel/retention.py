@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 import asyncpg
 
-from services.privacy.sealing import ERASED, OPTIONAL_TEXT, REQUIRED_TEXT
+from schemas.sealed import ERASED, OPTIONAL_TEXT, REQUIRED_TEXT
 from services.readmodel.erasure import vacuum_data_keys
 
 

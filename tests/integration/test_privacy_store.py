@@ -14,10 +14,11 @@ import asyncpg
 import pytest
 
 from schemas.envelope import decode
+from schemas.sealed import ERASED
 from services.kafka.publisher import MemoryPublisher
 from services.privacy import crypto, erasure, retention
 from services.privacy.keystore import KeyStore
-from services.privacy.sealing import ERASED, period_of
+from services.privacy.sealing import period_of
 from services.readmodel import customers
 from services.readmodel.migrate import migrate
 from services.settings import Settings

@@ -14,10 +14,11 @@ import pytest
 
 from schemas.envelope import Envelope
 from schemas.keys import Pseudonymiser
+from schemas.sealed import ERASED
 from services.ingest.phone import PhoneCall, map_phone_call
 from services.privacy.crypto import master_key
 from services.privacy.keystore import KeyStore
-from services.privacy.sealing import ERASED, period_of, seal_event
+from services.privacy.sealing import period_of, seal_event
 from services.projector.apply import ProjectionConfig, apply_batch
 from services.readmodel.migrate import migrate
 from services.readmodel.pool import connect_pool

@@ -18,7 +18,7 @@ from schemas.events import (
 )
 from schemas.identifiers import IdentifierKind
 from schemas.keys import Pseudonymiser, customer_key
-from schemas.sealed import SEALED, is_sealed
+from schemas.sealed import ERASED, OPTIONAL_TEXT, REQUIRED_TEXT, SEALED, is_sealed
 from services.privacy import crypto, sealing
 from services.privacy.sealer import memory_sealer
 
@@ -146,7 +146,7 @@ def test_without_the_key_optional_text_vanishes_and_required_text_reads_erased()
     assert isinstance(opened.data, ContactRecorded)
     assert opened.data.summary is None
     assert "summary" not in dump(opened)
-    assert [i.masked for i in opened.data.identifiers] == [sealing.ERASED] * len(IDENTIFIERS)
+    assert [i.masked for i in opened.data.identifiers] == [ERASED] * len(IDENTIFIERS)
     assert [(i.kind, i.hash) for i in opened.data.identifiers] == [
         (i.kind, i.hash) for i in IDENTIFIERS
     ]
@@ -154,7 +154,7 @@ def test_without_the_key_optional_text_vanishes_and_required_text_reads_erased()
 
     reason = sealing.open_event(sealing.seal_event(reopened(), KEY_ID, DATA_KEY), {})
     assert isinstance(reason.data, RequestReopened)
-    assert reason.data.reason == sealing.ERASED
+    assert reason.data.reason == ERASED
 
     note = event(EventType.REQUEST_INTERIM_UPDATE, RequestInterimUpdate(request_id="r-1", note="n"))
     gone = sealing.open_event(sealing.seal_event(note, KEY_ID, DATA_KEY), {})
@@ -232,6 +232,6 @@ def test_which_personal_text_is_required_follows_the_event_models() -> None:
             if name in model.model_fields:
                 seen.setdefault(name, set()).add(model.model_fields[name].is_required())
     assert seen == {
-        **{name: {False} for name in sealing.OPTIONAL_TEXT},
-        **{name: {True} for name in sealing.REQUIRED_TEXT},
+        **{name: {False} for name in OPTIONAL_TEXT},
+        **{name: {True} for name in REQUIRED_TEXT},
     }

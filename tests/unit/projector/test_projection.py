@@ -14,7 +14,7 @@ from schemas.events import (
 )
 from schemas.identifiers import IdentifierKind
 from schemas.keys import Pseudonymiser, customer_key
-from services.privacy.sealing import ERASED
+from schemas.sealed import ERASED
 from services.readmodel.projection import plan_batch
 
 P = Pseudonymiser("projection-test-key-0123")
