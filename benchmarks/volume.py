@@ -230,6 +230,24 @@ async def project(
     }
 
 
+async def timed_call(
+    session: aiohttp.ClientSession, method: str, url: str, **kwargs: Any
+) -> tuple[str, float]:
+    """One call, capped at CALL_TIMEOUT: its status (or the error's name) and seconds taken."""
+    started = time.perf_counter()
+    try:
+        async with session.request(
+            method, url, timeout=aiohttp.ClientTimeout(total=CALL_TIMEOUT), **kwargs
+        ) as r:
+            await r.read()
+            status = str(r.status)
+    except TimeoutError:
+        status = "timeout"
+    except aiohttp.ClientError as exc:
+        status = exc.__class__.__name__
+    return status, time.perf_counter() - started
+
+
 async def timed(
     session: aiohttp.ClientSession,
     method: str,
@@ -249,23 +267,9 @@ async def timed(
     total, first, slow = warmup + repeats, warmup, False
     i = 0
     while i < total:
-        started = time.perf_counter()
-        try:
-            async with session.request(
-                method,
-                url,
-                headers=headers,
-                json=json_body,
-                params=params,
-                timeout=aiohttp.ClientTimeout(total=CALL_TIMEOUT),
-            ) as r:
-                await r.read()
-                status = str(r.status)
-        except TimeoutError:
-            status = "timeout"
-        except aiohttp.ClientError as exc:
-            status = exc.__class__.__name__
-        elapsed = time.perf_counter() - started
+        status, elapsed = await timed_call(
+            session, method, url, headers=headers, json=json_body, params=params
+        )
         statuses[status] = statuses.get(status, 0) + 1
         if i == 0 and elapsed > SLOW_S:
             total, first, slow = 1 + SLOW_REPEATS, 1, True
@@ -443,22 +447,12 @@ async def ingest_with_gauges(api: RunningApi, run: str, schema: str) -> dict[str
                     "outcome": "answered",
                 }
             )
-            started = time.perf_counter()
-            try:
-                async with s.post(
-                    f"{api.base_url}/v1/ingest/phone",
-                    data=body,
-                    timeout=aiohttp.ClientTimeout(total=CALL_TIMEOUT),
-                ) as r:
-                    await r.read()
-                    status = str(r.status)
-            except TimeoutError:
-                status = "timeout"
-            except aiohttp.ClientError as exc:
-                status = exc.__class__.__name__
+            status, elapsed = await timed_call(
+                s, "POST", f"{api.base_url}/v1/ingest/phone", data=body
+            )
             statuses[status] = statuses.get(status, 0) + 1
             if status == "202":
-                latencies.append(time.perf_counter() - started)
+                latencies.append(elapsed)
 
         tasks = []
         start = time.monotonic()
