@@ -28,6 +28,16 @@ def customer_role(staff: Staff, departments: Iterable[str | None], overdue: bool
     return None
 
 
+def search_reach(staff: Staff) -> tuple[bool, str | None, bool]:
+    """Which carriers a search of `staff` considers, as (everyone, department, overdue):
+    the customers `customer_role` could grant, so a restricted role's page is not filled
+    with customers it may not see (the rule is still applied to each one found)."""
+    if "kcc" in staff.roles:
+        return True, None, False
+    department = staff.department if "department" in staff.roles else None
+    return False, department, "regieteam" in staff.roles
+
+
 def request_role(staff: Staff, department: str | None, overdue: bool) -> str | None:
     return customer_role(staff, [department], overdue)
 

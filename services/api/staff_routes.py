@@ -27,6 +27,7 @@ from services.api.problems import Problem, field_errors, validation_problem
 from services.api.ratelimit import check_search
 from services.api.state import services
 from services.readmodel import customers, kpis, worklist
+from services.readmodel import search as customer_search
 from services.readmodel.customers import Cluster
 
 router = APIRouter(prefix="/v1", tags=["staff"])
@@ -79,21 +80,27 @@ async def search_customers(
     except InvalidIdentifier as exc:
         raise validation_problem([{"field": exc.field, "problem": exc.problem}]) from None
     async with connection(request) as conn:
+        # One past twice the page: room for the clusters that fold two carriers into one
+        # and for customers the role rule turns away, and a sign that there are more.
+        window = 2 * settings.search_limit + 1
+        found, full = await customer_search.search(
+            conn, hashes, window, customer_search.Reach(*policy.search_reach(staff))
+        )
         allowed: list[tuple[Cluster, str]] = []
-        for found in await customers.search(conn, hashes):
-            role = policy.customer_role(staff, found.departments, found.overdue)
+        for candidate in found:
+            role = policy.customer_role(staff, candidate.departments, candidate.overdue)
             if role is not None:
-                allowed.append((found.group, role))
+                allowed.append((candidate.group, role))
         page = allowed[: settings.search_limit]
         items = await customers.summaries(
             conn, [g for g, _ in page], settings.shared_identifier_threshold
         )
     await record(request, staff, why, "klant zoeken", {g.root: role for g, role in page})
-    answer: dict[str, Any] = {"items": items, "more": len(allowed) > len(page)}
+    answer: dict[str, Any] = {"items": items, "more": full or len(allowed) > len(page)}
     if answer["more"]:
         answer["detail"] = (
-            f"{REFINE}: {len(allowed)} customers match, the {len(page)} with the most recent"
-            " contact are shown"
+            f"{REFINE}: more than {len(page)} customers match, the {len(page)} with the most"
+            " recent contact are shown"
         )
     return answer
 

@@ -60,25 +60,24 @@ _STRONG = [kind.value for kind in sorted(STRONG_KINDS)]
 
 
 async def claims_on(conn: asyncpg.Connection, hashes: list[str]) -> list[linking.Claim]:
-    """Every strong key's claim on these identifier hashes (the linking rule's input).
-
-    One statement: each carrier's BSN/KvK identifiers come with its row (a probe of the
-    carrier's own identifiers), not as a second query over every carrier at once, which
-    for a number thousands share read the whole table."""
+    """The strong keys' claims on these identifier hashes (the linking rule's input): for
+    each hash at most two strong carriers, which is all the rule needs (one carrier owns
+    the weak key, two or more share it). One statement, and its cost does not grow with the
+    number of customers who share a number: each hash reads its carriers from the index
+    until two strong ones are found."""
     rows = await conn.fetch(
-        "SELECT c.customer_key, c.kind, c.hash, c.verified, ARRAY("
-        "SELECT s.kind || ':' || s.hash FROM customer_identifiers s"
-        " WHERE s.customer_key = c.customer_key AND s.kind = ANY($2)) AS strong"
-        " FROM customer_identifiers c WHERE c.hash = ANY($1)",
-        hashes,
+        "SELECT c.customer_key, c.kind, c.hash, c.verified FROM unnest($1::text[]) AS h(hash)"
+        " CROSS JOIN LATERAL (SELECT c.customer_key, c.kind, c.hash, c.verified"
+        " FROM customer_identifiers c WHERE c.hash = h.hash AND EXISTS ("
+        " SELECT 1 FROM customer_identifiers s WHERE s.customer_key = c.customer_key"
+        " AND s.kind = ANY($2) AND c.customer_key = 'k-' || left(s.hash, 32))"
+        " LIMIT 2) AS c",
+        sorted(set(hashes)),
         _STRONG,
     )
     return [
         linking.Claim(r["customer_key"], IdentifierKind(r["kind"]), r["hash"], r["verified"])
         for r in rows
-        if linking.is_strong_key(
-            r["customer_key"], [tuple(pair.split(":", 1)) for pair in r["strong"]]
-        )
     ]
 
 
@@ -162,7 +161,7 @@ async def clusters(conn: asyncpg.Connection, keys: list[str]) -> dict[str, Clust
 
 
 async def keys_for_hashes(conn: asyncpg.Connection, hashes: list[str]) -> list[str]:
-    """The customer keys that carry any of these identifier hashes (search)."""
+    """The customer keys that carry any of these identifier hashes."""
     rows = await conn.fetch(
         "SELECT DISTINCT customer_key FROM customer_identifiers WHERE hash = ANY($1)"
         " ORDER BY customer_key",
@@ -187,62 +186,7 @@ CONTACTMOMENT_SHARED_IDENTIFIER_THRESHOLD)."""
 OPEN_REQUESTS_SHOWN = 200  # per customer in a summary, the soonest due first
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A customer a search found: its cluster, what the role rules need (the departments
-    of its requests, whether any is overdue) and its last contact (for the order)."""
-
-    group: Cluster
-    departments: list[str | None]
-    overdue: bool
-    last_contact_at: datetime | None
-
-
-async def search(conn: asyncpg.Connection, hashes: list[str]) -> list[Candidate]:
-    """Every customer that carries one of these identifier hashes, most recent contact first,
-    each with its role scope: a fixed number of queries however many customers match."""
-    groups: dict[str, Cluster] = {}
-    for group in (await clusters(conn, await keys_for_hashes(conn, hashes))).values():
-        groups.setdefault(group.root, group)
-    if not groups:
-        return []
-    keys, roots = _pairs(groups.values())
-    scope = await conn.fetch(
-        f"SELECT g.root, r.department, {worklist.OVERDUE} AS overdue FROM requests r"  # noqa: S608
-        " JOIN unnest($1::text[], $2::text[]) AS g(key, root) ON r.customer_key = g.key",
-        keys,
-        roots,
-    )
-    recent = await conn.fetch(
-        "SELECT g.root, max(c.last_contact_at) AS last_contact_at FROM customers c"
-        " JOIN unnest($1::text[], $2::text[]) AS g(key, root) ON c.customer_key = g.key"
-        " GROUP BY g.root",
-        keys,
-        roots,
-    )
-    departments: dict[str, list[str | None]] = {root: [] for root in groups}
-    overdue: set[str] = set()
-    for r in scope:
-        departments[r["root"]].append(r["department"])
-        if r["overdue"]:
-            overdue.add(r["root"])
-    last = {r["root"]: r["last_contact_at"] for r in recent}
-    found = [
-        Candidate(group, departments[root], root in overdue, last.get(root))
-        for root, group in groups.items()
-    ]
-    # Most recent first, never-contacted last, the key as the tie-break (a stable order).
-    found.sort(
-        key=lambda c: (
-            c.last_contact_at is None,
-            -c.last_contact_at.timestamp() if c.last_contact_at else 0.0,
-            c.group.root,
-        )
-    )
-    return found
-
-
-def _pairs(groups: Any) -> tuple[list[str], list[str]]:
+def key_root_pairs(groups: Any) -> tuple[list[str], list[str]]:
     """(key, root) of every key of these clusters, as two parallel arrays for unnest."""
     keys: list[str] = []
     roots: list[str] = []
@@ -268,7 +212,7 @@ async def summaries(
     """The summaries of these clusters, in their order, in four queries however many."""
     if not groups:
         return []
-    keys, roots = _pairs(groups)
+    keys, roots = key_root_pairs(groups)
     # An identifier is verified for this customer when a channel verified it on the root.
     idents = await conn.fetch(
         "SELECT DISTINCT ON (g.root, i.hash) g.root, i.kind, i.masked, i.hash,"
@@ -284,13 +228,16 @@ async def summaries(
     carriers = {
         r["hash"]: r["carriers"]
         for r in await conn.fetch(
-            "SELECT i.hash, count(DISTINCT i.customer_key) AS carriers"
-            " FROM customer_identifiers i WHERE i.hash = ANY($1) AND EXISTS ("
-            " SELECT 1 FROM customer_identifiers s WHERE s.customer_key = i.customer_key"
-            " AND s.kind = ANY($2) AND i.customer_key = 'k-' || left(s.hash, 32))"
-            " GROUP BY i.hash",
+            # Counted up to one past the threshold: beyond it the answer is "shared" however
+            # many carry it, and a number thousands share costs what one past it costs.
+            "SELECT h.hash, (SELECT count(*) FROM (SELECT 1 FROM customer_identifiers i"
+            " WHERE i.hash = h.hash AND EXISTS (SELECT 1 FROM customer_identifiers s"
+            " WHERE s.customer_key = i.customer_key AND s.kind = ANY($2)"
+            " AND i.customer_key = 'k-' || left(s.hash, 32)) LIMIT $3) AS n) AS carriers"
+            " FROM unnest($1::text[]) AS h(hash)",
             weak,
             _STRONG,
+            shared_threshold + 1,
         )
     }
     counts = await conn.fetch(

@@ -18,7 +18,7 @@ import asyncpg
 import pytest
 
 from harness.readmodel_data import Generated, Recorder, explain, generate, nodes
-from services.readmodel import access_log, customers, kpis, worklist
+from services.readmodel import access_log, customers, kpis, search, worklist
 from services.readmodel.migrate import migrate
 from services.settings import Settings
 
@@ -84,7 +84,11 @@ async def cluster_sharer(rec: Any, d: Data) -> object:
 
 
 async def search_landline(rec: Any, d: Data) -> object:
-    return await customers.keys_for_hashes(rec, [d.g.shared_phone_hash])
+    return await search.search(rec, [d.g.shared_phone_hash], 41)
+
+
+async def search_landline_department(rec: Any, d: Data) -> object:
+    return await search.search(rec, [d.g.shared_phone_hash], 41, search.Reach(False, "Zorg"))
 
 
 async def timeline_first(rec: Any, d: Data) -> object:
@@ -159,7 +163,14 @@ CASES: dict[str, tuple[Case, set[str]]] = {
     "customer summary": (summary, {"customers_pkey"}),
     "cluster of the shared landline's key": (cluster_landline, set()),
     "cluster of a customer carrying the shared landline": (cluster_sharer, set()),
-    "search by the shared landline": (search_landline, {"customer_identifiers_hash"}),
+    "search by the shared landline": (
+        search_landline,
+        {"customer_identifiers_hash", "customers_pkey"},
+    ),
+    "search by the shared landline, one department's reach": (
+        search_landline_department,
+        {"customer_identifiers_hash", "customers_pkey", "requests_customer"},
+    ),
     "timeline first page": (timeline_first, {"timeline_customer_time"}),
     "timeline deep page": (timeline_deep, {"timeline_customer_time"}),
     "worklist open": (_worklist(statuses=OPEN), {"requests_open_due"}),

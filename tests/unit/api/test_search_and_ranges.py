@@ -13,7 +13,8 @@ import pytest
 from schemas.envelope import decode
 from services.api import staff_routes
 from services.kafka.publisher import MemoryPublisher
-from services.readmodel.customers import Candidate, Cluster
+from services.readmodel.customers import Cluster
+from services.readmodel.search import Candidate
 from tests.unit.api.conftest import AUTH, unit_client
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
@@ -33,11 +34,15 @@ def found(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     async def connection(request: object) -> AsyncIterator[object]:
         yield object()
 
-    async def search(conn: object, hashes: list[str]) -> list[Candidate]:
-        return [
+    async def search(
+        conn: object, hashes: list[str], window: int, reach: object
+    ) -> tuple[list[Candidate], bool]:
+        seen["window"] = window
+        shown = [
             Candidate(Cluster(key(n), [key(n)]), ["Burgerzaken"], False, T0 - timedelta(hours=n))
-            for n in range(seen["candidates"])
+            for n in range(min(window, seen["candidates"]))
         ]
+        return shown, seen["candidates"] >= window
 
     async def summaries(conn: object, groups: list[Cluster], threshold: int) -> list[Any]:
         seen["summarised"] = [g.root for g in groups]
@@ -45,7 +50,7 @@ def found(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         return [{"customer_key": g.root} for g in groups]
 
     monkeypatch.setattr(staff_routes, "connection", connection)
-    monkeypatch.setattr(staff_routes.customers, "search", search)
+    monkeypatch.setattr(staff_routes.customer_search, "search", search)
     monkeypatch.setattr(staff_routes.customers, "summaries", summaries)
     return seen
 
