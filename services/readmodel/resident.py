@@ -18,8 +18,8 @@ from uuid import UUID
 import asyncpg
 
 from services.readmodel import worklist
-from services.readmodel.customers import BadCursor
-from services.readmodel.rows import iso
+from services.readmodel.customers import BadCursor, decode_cursor, encode_cursor
+from services.readmodel.rows import iso, short_type
 
 _TIMES = ("opened_at", "acknowledged_at", "answered_at", "closed_at", "due_at")
 
@@ -120,3 +120,50 @@ async def access_log(
         else None
     )
     return items, cursor
+
+
+_TIMELINE = (
+    "SELECT event_id, occurred_at, event_type, channel, direction, subject, outcome,"
+    " request_id FROM timeline WHERE customer_key = ANY($1)"
+    " AND ($3::text[] IS NULL OR event_type = ANY($3))"
+)
+TIMELINE_FIRST = _TIMELINE + " ORDER BY occurred_at DESC, event_id DESC LIMIT $2"
+TIMELINE_AFTER = (
+    _TIMELINE + " AND (occurred_at, event_id) < ($4, $5) ORDER BY occurred_at DESC,"
+    " event_id DESC LIMIT $2"
+)
+
+
+async def timeline(
+    conn: asyncpg.Connection,
+    keys: list[str],
+    limit: int,
+    before: str | None,
+    event_types: list[str] | None = None,
+) -> dict[str, Any]:
+    """A page of the resident's contacts and request events, newest first (only
+    `event_types` when given), and `next`: the cursor of customers.timeline."""
+    args: list[Any] = [keys, limit + 1, event_types]
+    if before:
+        args += list(decode_cursor(before))
+    rows = await conn.fetch(TIMELINE_AFTER if before else TIMELINE_FIRST, *args)
+    page = rows[:limit]
+    items = [
+        {
+            "event_id": str(r["event_id"]),
+            "type": short_type(r["event_type"]),
+            "occurred_at": r["occurred_at"].isoformat(),
+            "channel": r["channel"],
+            "direction": r["direction"],
+            "subject": r["subject"],
+            "outcome": r["outcome"],
+            "request_id": r["request_id"],
+        }
+        for r in page
+    ]
+    last = page[-1] if page else None
+    more = len(rows) > limit and last is not None
+    return {
+        "items": items,
+        "next": encode_cursor(last["occurred_at"], last["event_id"]) if more and last else None,
+    }

@@ -18,7 +18,7 @@ import asyncpg
 import pytest
 
 from harness.readmodel_data import Generated, Recorder, explain, generate, nodes
-from services.readmodel import access_log, customers, kpis, search, worklist
+from services.readmodel import access_log, customers, kpis, resident, search, worklist
 from services.readmodel.migrate import migrate
 from services.settings import Settings
 
@@ -145,7 +145,7 @@ async def my_access_log(rec: Any, d: Data) -> object:
 
 async def my_timeline(rec: Any, d: Data) -> object:
     group = (await _cluster(rec, d, d.g.heavy_key)).verified()
-    return await customers.timeline(rec, group, 50, None)
+    return await resident.timeline(rec, group.keys, 50, None)
 
 
 async def kpi_fetch(rec: Any, d: Data) -> object:

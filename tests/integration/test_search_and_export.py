@@ -33,7 +33,7 @@ from services.ingest.phone import PhoneCall, map_phone_call
 from services.ingest.web import WebSubmission, map_web_submission
 from services.kafka.publisher import MemoryPublisher
 from services.privacy.sealer import memory_sealer
-from services.readmodel import customers
+from services.readmodel import customers, resident
 from services.readmodel.migrate import migrate
 from services.readmodel.projection import plan_batch
 from services.readmodel.writes import write_plan
@@ -265,7 +265,7 @@ async def test_the_export_streams_every_row_once_page_by_page(
     assert all("staff_subject" not in v for v in views)  # no staff member's name
     # Read in pages of 7: one statement per page of the timeline, never one for all of it.
     timeline_reads = [
-        s for s in counting.statements[before:] if s.startswith(customers.TIMELINE_FIRST[:40])
+        s for s in counting.statements[before:] if s.startswith(resident.TIMELINE_FIRST[:40])
     ]
     assert len(timeline_reads) == -(-len(whole) // 7)
     assert all("LIMIT" in s for s in timeline_reads)
