@@ -7,6 +7,7 @@ a dict in tests (`MemoryKeys`). Both pass the same contract tests
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 
@@ -14,8 +15,8 @@ import asyncpg
 
 from schemas.envelope import Envelope
 from services.privacy import crypto
+from services.privacy.keybatch import KeyBatcher, Pair, keys_for
 from services.privacy.keycache import KeyCache
-from services.privacy.keystore import KeyStore
 from services.privacy.sealing import period_of, plain_fields, seal_event
 
 KeyFor = Callable[[str, date], Awaitable[tuple[str, bytes]]]
@@ -41,36 +42,46 @@ class Sealer:
         self.key_for = key_for
 
     async def seal(self, events: Sequence[Envelope]) -> list[Envelope]:
-        """The events with their plain personal text sealed; raises SealingUnavailable."""
-        sealed = []
-        for event in events:
-            if plain_fields(event):
-                key_id, key = await self.key_for(event.subject, period_of(event.time))
-                event = seal_event(event, key_id, key)
-            sealed.append(event)
-        return sealed
+        """The events with their plain personal text sealed; raises SealingUnavailable.
+
+        Every (customer, month) pair is asked for once and all at the same time, so a
+        batching key source answers a whole batch (and its concurrent callers) at once."""
+        needed = {(e.subject, period_of(e.time)) for e in events if plain_fields(e)}
+        pairs = sorted(needed)
+        answers = await asyncio.gather(*(self.key_for(c, p) for c, p in pairs))
+        keys = dict(zip(pairs, answers, strict=True))
+        return [
+            seal_event(e, *keys[(e.subject, period_of(e.time))]) if plain_fields(e) else e
+            for e in events
+        ]
 
 
 def postgres_sealer(
     master: bytes, pool: Callable[[], Awaitable[asyncpg.Pool]], cache: KeyCache | None = None
 ) -> Sealer:
-    """Data keys from PostgreSQL (through `cache` while it hears erasures); connection
-    trouble becomes SealingUnavailable (→ 503)."""
-    store = KeyStore(master)
+    """Data keys from PostgreSQL (through `cache` while it hears erasures), the pairs of
+    concurrent calls fetched or created together (services/privacy/keybatch.py);
+    connection trouble becomes SealingUnavailable (→ 503)."""
     cache = cache or KeyCache()
 
-    async def key_for(customer_key: str, period: date) -> tuple[str, bytes]:
-        if (cached := cache.get(customer_key, period)) is not None:
-            return cached
+    async def fetch(pairs: list[Pair]) -> dict[Pair, tuple[str, bytes]]:
         try:
             async with (await pool()).acquire(timeout=5) as conn:
-                key_id, key = await store.key_for(conn, customer_key, period)
-            cache.put(customer_key, period, key_id, key)
-            return key_id, key
+                keys = await keys_for(conn, master, pairs)
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise SealingUnavailable(
                 f"the key store is unreachable ({exc.__class__.__name__})"
             ) from exc
+        for (customer_key, period), (key_id, key) in keys.items():
+            cache.put(customer_key, period, key_id, key)
+        return keys
+
+    batcher = KeyBatcher(fetch)
+
+    async def key_for(customer_key: str, period: date) -> tuple[str, bytes]:
+        if (cached := cache.get(customer_key, period)) is not None:
+            return cached
+        return await batcher(customer_key, period)
 
     return Sealer(key_for)
 
