@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     local_dir: Path = PROJECT_ROOT / ".local"
     max_json_bytes: int = Field(1024 * 1024, ge=1024)
     max_email_bytes: int = Field(25 * 1024 * 1024, ge=1024)
+    # POST /v1/ingest/<channel>/batch: at most this many records and bytes per call.
+    ingest_batch_max_items: int = Field(1000, ge=1, le=100_000)
+    max_batch_bytes: int = Field(8 * 1024 * 1024, ge=1024)
     # Refused before any work (services/api/limits.py): deeper JSON, more attempts per caller.
     max_json_depth: int = Field(32, ge=4, le=512)
     login_attempts_per_minute: int = Field(10, ge=1, le=100_000)

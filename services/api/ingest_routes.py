@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from schemas.events import Channel
 from schemas.identifiers import InvalidIdentifier
 from schemas.keys import Pseudonymiser
+from services.api import ingest_batch
 from services.api.auth import requires
 from services.api.body import parse_json_object, read_limited, require_content_type
 from services.api.problems import Problem, field_errors, validation_problem
@@ -149,3 +150,7 @@ def _limit_problem(exc: MailLimitExceeded) -> Problem:
     problem = validation_problem([{"field": exc.field, "problem": exc.problem}])
     problem.extra |= {"limit": exc.limit, "maximum": exc.maximum}
     return problem
+
+
+# The bulk variant of each JSON channel (services/api/ingest_batch.py), on this router.
+ingest_batch.add_routes(router, JSON_CHANNELS)

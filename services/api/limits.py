@@ -45,6 +45,8 @@ def limit_for(path: str, settings: Settings) -> Limit:
         return Limit(SMALL_BODY, "the limit of this form")
     if path in STREAMED_ROUTES:
         return Limit(settings.max_email_bytes, "CONTACTMOMENT_MAX_EMAIL_BYTES")
+    if path.startswith("/v1/ingest/") and path.endswith("/batch"):
+        return Limit(settings.max_batch_bytes, "CONTACTMOMENT_MAX_BATCH_BYTES")
     return Limit(settings.max_json_bytes, "CONTACTMOMENT_MAX_JSON_BYTES")
 
 
