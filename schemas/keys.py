@@ -72,6 +72,12 @@ class Pseudonymiser:
             raise ValueError("the pseudonym key must be at least 16 bytes")
         self._key = material
 
+    def derived_key(self, purpose: bytes) -> bytes:
+        """A key for another use (e.g. the pages' CSRF tokens), derived from the same
+        material under a purpose string: it never equals an identifier hash (those hash
+        `kind:value`; purposes are not such a string)."""
+        return hmac.new(self._key, b"derive:" + purpose, hashlib.sha256).digest()
+
     def hash(self, kind: IdentifierKind, normalised: str) -> str:
         message = f"{kind.value}:{normalised}".encode()
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()

@@ -24,6 +24,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from services.api import csrf
 from services.api.access import PURPOSE_MAX, record, resolve
 from services.api.auth import Staff, signed_in
 from services.api.body import read_limited
@@ -112,6 +113,7 @@ templates = Environment(
     autoescape=select_autoescape(["html"]),
 )
 templates.filters["when"] = _when
+templates.globals["csrf_field"] = csrf.field
 templates.globals.update(
     OUTCOMES=OUTCOMES,
     DOCUMENTS=DOCUMENTS,
@@ -134,21 +136,38 @@ async def _staff(token: str, request: Request) -> Staff | None:
     return who if isinstance(who, Staff) else None
 
 
+def _login_page(
+    request: Request, next: str, status: int = 200, error: str | None = None
+) -> HTMLResponse:
+    """The login form, with a CSRF token bound to the visitor's (anonymous) cookie. An
+    answer to another site's post sets no cookie at all (the form there is not ours)."""
+    foreign = status == 403 and error == FOREIGN
+    binding = "" if foreign else csrf.anonymous_binding(request)
+    response = render(
+        "login.html", status, next=next, error=error, csrf=csrf.make(request, binding)
+    )
+    if binding:
+        csrf.keep_anonymous(request, response, binding)
+    return response
+
+
 @router.get("/login")
 async def login_form(request: Request, next: str = "/ui/") -> HTMLResponse:
-    return render("login.html", next=_safe_next(next), error=None)
+    return _login_page(request, _safe_next(next))
 
 
 @router.post("/login")
 async def login(request: Request) -> Response:
     if not same_origin(request):
         # Another site posting a token would sign the visitor in as someone else.
-        return render("login.html", status=403, next="/ui/", error=FOREIGN)
-    form = parse_qs((await request.body()).decode(errors="replace"))
+        return _login_page(request, "/ui/", 403, FOREIGN)
+    form = parse_qs((await read_limited(request, FORM_BYTES)).decode(errors="replace"))
     token = form.get("token", [""])[0].strip()
     target = _safe_next(form.get("next", ["/ui/"])[0])
+    if not csrf.valid(request, form, cookie=csrf.ANONYMOUS_COOKIE):
+        return _login_page(request, target, 403, csrf.REFUSED)
     if await _staff(token, request) is None:
-        return render("login.html", status=401, next=target, error="Deze toegangscode klopt niet.")
+        return _login_page(request, target, 401, "Deze toegangscode klopt niet.")
     response = RedirectResponse(target, status_code=303)
     set_sign_in(request, response, COOKIE, token)
     return response
@@ -172,7 +191,13 @@ def _ask(
     """The purpose form: no customer data is shown (or logged) before there is a purpose."""
     activities = services(request).activities
     return render(
-        "purpose.html", status, key=key, activities=activities, error=error, before=before
+        "purpose.html",
+        status,
+        key=key,
+        activities=activities,
+        error=error,
+        before=before,
+        csrf=csrf.token(request),
     )
 
 
@@ -202,6 +227,8 @@ async def customer_page(key: str, request: Request) -> Response:
     form = parse_qs((await read_limited(request, FORM_BYTES)).decode(errors="replace"))
     purpose = form.get("purpose", [""])[0].strip()
     before = form.get("before", [""])[0] or None
+    if not csrf.valid(request, form):
+        return _ask(request, key, 403, csrf.REFUSED, before or "")
     if not purpose:
         return _ask(request, key, before=before or "")
     if len(purpose) > PURPOSE_MAX:
@@ -242,6 +269,7 @@ async def _customer(
         next=page["next"],
         key=key,
         purpose=purpose,
+        csrf=csrf.token(request),
     )
     response.headers.update(NO_STORE)
     return response

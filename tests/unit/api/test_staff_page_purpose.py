@@ -11,6 +11,7 @@ import pytest
 
 from services.kafka.publisher import MemoryPublisher
 from tests.unit.api.conftest import TOKEN, unit_client
+from tests.unit.api.forms import csrf_of
 
 KEY = "k-" + "0" * 32
 PAGE = f"/ui/customers/{KEY}"
@@ -52,7 +53,11 @@ async def test_the_purpose_form_posts_to_the_page(client: httpx.AsyncClient) -> 
 
 
 async def test_a_posted_purpose_opens_the_page(client: httpx.AsyncClient) -> None:
-    response = await client.post(PAGE, data={"purpose": "klantcontact"}, headers=OURS)
+    response = await client.post(
+        PAGE,
+        data={"purpose": "klantcontact", "csrf": await csrf_of(client, PAGE, SIGNED_IN)},
+        headers=OURS,
+    )
     # past the purpose, on to the customer's read model, which is not there
     assert response.status_code == 503, response.text
     assert "niet beschikbaar" in response.text  # a page that says so, naming no host
@@ -64,7 +69,11 @@ async def test_a_posted_purpose_opens_the_page(client: httpx.AsyncClient) -> Non
 async def test_no_or_too_long_a_purpose_shows_the_form_again(
     client: httpx.AsyncClient, publisher: MemoryPublisher, purpose: str, status: int
 ) -> None:
-    response = await client.post(PAGE, data={"purpose": purpose}, headers=OURS)
+    response = await client.post(
+        PAGE,
+        data={"purpose": purpose, "csrf": await csrf_of(client, PAGE, SIGNED_IN)},
+        headers=OURS,
+    )
     assert response.status_code == status, response.text
     assert "Waarom bekijkt u dit klantbeeld?" in response.text
     if status == 400:
@@ -77,7 +86,7 @@ async def test_a_purpose_posted_from_another_site_is_refused(
 ) -> None:
     response = await client.post(
         PAGE,
-        data={"purpose": "klantcontact"},
+        data={"purpose": "klantcontact", "csrf": await csrf_of(client, PAGE, SIGNED_IN)},
         headers={**SIGNED_IN, "Origin": "https://elders.example"},
     )
     assert response.status_code == 403, response.text
@@ -86,7 +95,9 @@ async def test_a_purpose_posted_from_another_site_is_refused(
 
 async def test_a_post_signed_out_goes_to_the_login(client: httpx.AsyncClient) -> None:
     response = await client.post(
-        PAGE, data={"purpose": "klantcontact"}, headers={"Origin": "http://test"}
+        PAGE,
+        data={"purpose": "klantcontact", "csrf": await csrf_of(client, PAGE, SIGNED_IN)},
+        headers={"Origin": "http://test"},
     )
     assert response.status_code == 303
     assert response.headers["location"] == f"/ui/login?next=/ui/customers/{KEY}"

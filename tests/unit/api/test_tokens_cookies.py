@@ -17,6 +17,7 @@ from services.kafka.publisher import MemoryPublisher
 from services.privacy.sealer import memory_sealer
 from services.settings import ConfigError, Settings
 from tests.unit.api.conftest import TOKEN, unit_client
+from tests.unit.api.forms import login_form
 
 BSN = "999993653"
 PORTAL = "https://mijn.gemeente.example"
@@ -67,8 +68,11 @@ def cookies_of(response: httpx.Response) -> SimpleCookie:
 async def test_the_staff_cookie_is_secure_host_only_httponly_strict(
     client: httpx.AsyncClient,
 ) -> None:
+    csrf, cookie = await login_form(client)
     response = await client.post(
-        "/ui/login", data={"token": TOKEN, "next": "/ui/"}, headers={"Origin": "http://test"}
+        "/ui/login",
+        data={"token": TOKEN, "next": "/ui/", "csrf": csrf},
+        headers={"Origin": "http://test", **cookie},
     )
     assert response.status_code == 303, response.text
     [(name, morsel)] = cookies_of(response).items()
@@ -84,8 +88,11 @@ async def test_insecure_cookies_drop_secure_and_the_prefix_for_plain_http(
     publisher: MemoryPublisher,
 ) -> None:
     async with unit_client(publisher, insecure_cookies=True) as client:
+        csrf, cookie = await login_form(client)
         response = await client.post(
-            "/ui/login", data={"token": TOKEN}, headers={"Origin": "http://test"}
+            "/ui/login",
+            data={"token": TOKEN, "csrf": csrf},
+            headers={"Origin": "http://test", **cookie},
         )
     assert response.status_code == 303, response.text
     [(name, morsel)] = cookies_of(response).items()
@@ -115,10 +122,11 @@ async def test_a_staff_login_from_another_or_no_origin_is_a_403_page(
 
 
 async def test_a_staff_login_with_our_referer_passes(client: httpx.AsyncClient) -> None:
+    csrf, cookie = await login_form(client)
     response = await client.post(
         "/ui/login",
-        data={"token": TOKEN},
-        headers={"Origin": "null", "Referer": "http://test/ui/login"},
+        data={"token": TOKEN, "csrf": csrf},
+        headers={"Origin": "null", "Referer": "http://test/ui/login", **cookie},
     )
     assert response.status_code == 303, response.text
 
