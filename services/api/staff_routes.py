@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from schemas.envelope import new_event
+from schemas.envelope import Envelope, new_event
 from schemas.events import DATA_MODELS, Actor, EventType, IsoDuration
 from schemas.identifiers import IdentifierKind, InvalidIdentifier, redact_bsns
 from schemas.keys import is_customer_key
@@ -65,6 +65,14 @@ async def search_customers(
     there are others (then `detail` asks to refine the search). Only the customers returned
     are recorded in the access log. The queries are set-based: their number does not grow
     with the number of customers that share an identifier."""
+    return await find_customers(request, staff, why, search)
+
+
+async def find_customers(
+    request: Request, staff: Staff, why: Purpose, search: Search
+) -> dict[str, Any]:
+    """The search (see `search_customers`), for the API and the staff pages alike: 422 for
+    no or an invalid identifier, 429 past the rate limit."""
     check_search(request, staff.subject)  # 429 past CONTACTMOMENT_SEARCHES_PER_MINUTE
     given = {k: v for k, v in search.model_dump().items() if v}
     if not given:
@@ -265,6 +273,23 @@ async def post_request_event(
 ) -> JSONResponse:
     """Publish a lifecycle event keyed by the request's customer (same partition, in order).
     Send an `Idempotency-Key` header to make a retry count once."""
+    event = await publish_step(request, staff, request_id, action, idempotency_key)
+    return JSONResponse(
+        {"id": event.id, "customer_key": event.subject, "type": event.type.value},
+        status_code=202,
+    )
+
+
+async def publish_step(
+    request: Request,
+    staff: Staff,
+    request_id: str,
+    action: RequestAction,
+    idempotency_key: str | None,
+) -> Envelope:
+    """Check the caller's role on the request (403/404), build the lifecycle event with the
+    caller as actor (422 for fields the event refuses) and publish it; the same key makes
+    the same event id, so a retry counts once. For the API and the staff pages alike."""
     await request_access(request, staff, request_id)
     async with connection(request) as conn:
         owner = await worklist.owner(conn, request_id)
@@ -292,9 +317,7 @@ async def post_request_event(
     )
     # A Kafka or key-store failure is answered by services/api/problems.py from its flags.
     await services(request).ingest.publish([event])
-    return JSONResponse(
-        {"id": event.id, "customer_key": owner, "type": event_type.value}, status_code=202
-    )
+    return event
 
 
 def actor_of(staff: Staff) -> Actor:
