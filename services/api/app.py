@@ -27,12 +27,13 @@ from services.api import (
     resident_ui,
     staff_routes,
     ui,
+    ui_kpis,
+    ui_lists,
 )
 from services.api.access import load_activities
 from services.api.auth import Authenticator
 from services.api.database import Database
 from services.api.limits import Limits
-from services.api.multiprocess import metrics_registry
 from services.api.ratelimit import RateLimits
 from services.api.state import Services, attach
 from services.ingest.mail_setup import date_skew, mail_reader, smtp_security
@@ -135,9 +136,11 @@ def create_app(
     app.include_router(access_routes.router)
     app.include_router(resident_routes.router)
     app.include_router(ui.router)
+    app.include_router(ui_lists.router)
+    app.include_router(ui_kpis.router)
     app.include_router(resident_ui.router)
     app.include_router(health.router)
-    app.mount("/metrics", make_asgi_app(metrics_registry()))  # summed over --workers
+    app.mount("/metrics", make_asgi_app())
     # Limits run before routing, authentication and body parsing; timing wraps them too.
     rate_limits = RateLimits.from_settings(settings)
     app.state.rate_limits = rate_limits

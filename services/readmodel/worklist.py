@@ -57,8 +57,10 @@ async def requests(
     request_type: str | None = None,
     customer_keys: list[str] | None = None,
     limit: int = 200,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """The worklist: ordered by due_at (unknown last), then by how long it is open."""
+    """The worklist: ordered by due_at (unknown last), then by how long it is open;
+    `offset` skips that many rows (the staff page's pages, capped there)."""
     # The two status sets the API asks for are literals, so the planner matches them to the
     # partial worklist indexes (migration 0006) in any plan, generic ones too.
     known = STATUS_SETS.get(frozenset(statuses or ()))
@@ -72,14 +74,14 @@ async def requests(
         where.insert(0, known)
     if overdue:
         where.append(OVERDUE)
-    args.append(limit)
+    args.extend([limit, offset])
     # The page first, then its breach flags: one index probe per listed request (a flag in
     # the same SELECT is planned for every candidate row, a scan of all signals).
     order = "ORDER BY r.due_at ASC NULLS LAST, r.opened_at ASC"
     sql = (
         f"SELECT r.*, {BREACHED} AS breached FROM (SELECT {BASE_COLUMNS} FROM requests r"  # noqa: S608 - fixed clauses, values bound
         + (f" WHERE {' AND '.join(where)}" if where else "")
-        + f" {order} LIMIT ${len(args)}) r {order}"
+        + f" {order} LIMIT ${len(args) - 1} OFFSET ${len(args)}) r {order}"
     )
     return [_request(row) for row in await conn.fetch(sql, *args)]
 
