@@ -7,6 +7,7 @@ live projector, into a new schema — and can compare the result with the live t
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -75,6 +76,7 @@ async def replay(
     await consumer.start()
     pool = await connect_pool(database_url, schema)
     started = time.monotonic()
+    inflight: asyncio.Task[int] | None = None
     try:
         counts = await partition_counts(bootstrap, list(topics), auth)
         partitions = [TopicPartition(t, p) for t, n in counts.items() for p in range(n)]
@@ -85,11 +87,15 @@ async def replay(
         ends = await consumer.end_offsets(partitions)
         remaining = {tp for tp, end in ends.items() if end > 0}
         while remaining:
+            # Fetch and decode the next batch while the database applies this one; the
+            # batches are applied one after the other, in the order they were read.
             batch = await consumer.getmany(*remaining, timeout_ms=1000, max_records=batch_size)
             events = []
             produced: dict[str, datetime] = {}
             for tp, records in batch.items():
-                for record in records:
+                for i, record in enumerate(records):
+                    if i % 200 == 199:
+                        await asyncio.sleep(0)  # the batch in flight takes its replies
                     if record.offset >= ends[tp]:
                         continue  # arrived after the replay started: not part of this copy
                     try:
@@ -99,16 +105,25 @@ async def replay(
                     except InvalidEvent:
                         result.invalid += 1  # the live projector dead-lettered it already
                     result.by_topic[record.topic] = result.by_topic.get(record.topic, 0) + 1
-            await apply_batch(pool, events, config, produced=produced)
-            result.events += len(events)
             for tp in list(remaining):
                 if await consumer.position(tp) >= ends[tp]:
                     remaining.discard(tp)
+            if inflight is not None:
+                await inflight
+                inflight = None
+            if events:
+                inflight = asyncio.create_task(apply_batch(pool, events, config, produced=produced))
+            result.events += len(events)
             if progress:
                 print(f"\rreplayed {result.events} events …", end="", flush=True)
+        if inflight is not None:
+            await inflight
         if progress:
             print()
     finally:
+        if inflight is not None and not inflight.done():  # failed meanwhile: not committed
+            inflight.cancel()
+            await asyncio.gather(inflight, return_exceptions=True)
         result.seconds = time.monotonic() - started
         await pool.close()
         await consumer.stop()

@@ -15,6 +15,16 @@ from domain.clock.norms import Catalogue
 from domain.clock.terms import STEP_OF, Step
 from schemas.events import EventType
 
+UPDATE = (
+    "UPDATE requests AS r SET due_at = u.due, status = u.status, acknowledged_at = u.ack,"
+    " answered_at = u.answered, closed_at = u.closed,"
+    " updated_at = GREATEST(r.updated_at, COALESCE(u.changed, r.updated_at))"
+    " FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::timestamptz[],"
+    " $5::timestamptz[], $6::timestamptz[], $7::timestamptz[])"
+    " AS u(request_id, due, status, ack, answered, closed, changed)"
+    " WHERE r.request_id = u.request_id"
+)
+
 
 async def refresh(conn: asyncpg.Connection, catalogue: Catalogue, ids: Iterable[str]) -> None:
     """Recompute status, times and due instant of the requests `ids` from their history."""
@@ -51,9 +61,8 @@ async def refresh(conn: asyncpg.Connection, catalogue: Catalogue, ids: Iterable[
                 life.changed_at,
             )
         )
-    await conn.executemany(
-        "UPDATE requests SET due_at = $2, status = $3, acknowledged_at = $4, answered_at = $5,"
-        " closed_at = $6, updated_at = GREATEST(updated_at, COALESCE($7, updated_at))"
-        " WHERE request_id = $1",
-        updates,
-    )
+    if not updates:
+        return
+    # One statement for the batch (executemany would be one round trip per request).
+    columns = [list(column) for column in zip(*updates, strict=True)]
+    await conn.execute(UPDATE, *columns)
