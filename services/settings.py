@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     bind_host: str = "127.0.0.1"
     api_port: int = Field(8080, ge=1, le=65535)
     smtp_port: int = Field(2525, ge=1, le=65535)
+    # API processes sharing api_port (`contactmoment api --workers`); one serves SMTP.
+    api_workers: int = Field(1, ge=1, le=64)
     worker_metrics_port: int = Field(9102, ge=1, le=65535)
     projector_metrics_port: int = Field(9101, ge=1, le=65535)
     api_token: str | None = None

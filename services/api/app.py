@@ -34,6 +34,7 @@ from services.api.access import load_activities
 from services.api.auth import Authenticator
 from services.api.database import Database
 from services.api.limits import Limits
+from services.api.multiprocess import metrics_registry
 from services.api.ratelimit import RateLimits
 from services.api.state import Services, attach
 from services.ingest.mail_setup import date_skew, mail_reader, smtp_security
@@ -140,7 +141,7 @@ def create_app(
     app.include_router(ui_kpis.router)
     app.include_router(resident_ui.router)
     app.include_router(health.router)
-    app.mount("/metrics", make_asgi_app())
+    app.mount("/metrics", make_asgi_app(metrics_registry()))  # summed over --workers
     # Limits run before routing, authentication and body parsing; timing wraps them too.
     rate_limits = RateLimits.from_settings(settings)
     app.state.rate_limits = rate_limits

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import Any
 
 from services.cli.common import EXIT_FAIL, EXIT_OK, say
 from services.settings import Settings
@@ -14,23 +15,55 @@ from services.settings import Settings
 def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from services.api.app import create_app
     from services.ports import require_port_free
 
     host = settings.bind_host
+    workers = getattr(args, "workers", None) or settings.api_workers
     require_port_free(host, settings.api_port, "the API", "CONTACTMOMENT_API_PORT")
     if not args.no_smtp:
         require_port_free(host, settings.smtp_port, "SMTP ingress", "CONTACTMOMENT_SMTP_PORT")
-    app = create_app(settings, smtp=not args.no_smtp)
     smtp = "" if args.no_smtp else f", SMTP ingress on {host}:{settings.smtp_port}"
-    say(f"API on http://{host}:{settings.api_port}{smtp}")
-    uvicorn.run(
-        app,
-        host=host,
-        port=settings.api_port,
-        log_level=args.log_level,
-        access_log=args.access_log,
-    )
+    options = {"log_level": args.log_level, "access_log": args.access_log}
+    if workers == 1:
+        from services.api.app import create_app
+
+        app = create_app(settings, smtp=not args.no_smtp)
+        say(f"API on http://{host}:{settings.api_port}{smtp}")
+        uvicorn.run(app, host=host, port=settings.api_port, **options)
+        return EXIT_OK
+    return _api_workers(settings, args, workers, smtp, options)
+
+
+def _api_workers(
+    settings: Settings, args: argparse.Namespace, workers: int, smtp: str, options: dict[str, Any]
+) -> int:
+    """N processes on one port (services/api/multiprocess.py): metrics summed over them,
+    SMTP in one of them."""
+    import os
+
+    import uvicorn
+
+    from services.api import multiprocess
+    from services.settings import load_settings
+
+    load_settings()  # each worker reads the same environment: refuse here, once, if it is bad
+    directory, made = multiprocess.prepare_directory(os.environ.get(multiprocess.MULTIPROC_ENV))
+    # Set before any worker starts: prometheus_client picks its storage when imported.
+    os.environ[multiprocess.MULTIPROC_ENV] = str(directory)
+    os.environ[multiprocess.SMTP_ENV] = "0" if args.no_smtp else "1"
+    say(f"API on http://{settings.bind_host}:{settings.api_port}{smtp} ({workers} processes)")
+    try:
+        uvicorn.run(
+            "services.api.multiprocess:worker_app",
+            factory=True,
+            host=settings.bind_host,
+            port=settings.api_port,
+            workers=workers,
+            **options,
+        )
+    finally:
+        if made:
+            multiprocess.remove_directory(directory)
     return EXIT_OK
 
 
@@ -160,6 +193,14 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
     api.add_argument("--access-log", action="store_true", help="log every request")
+    api.add_argument(
+        "--workers",
+        type=int,
+        choices=range(1, 65),
+        metavar="N",
+        help="API processes sharing the port (default CONTACTMOMENT_API_WORKERS, 1); "
+        "/metrics sums them, one of them serves SMTP",
+    )
     api.set_defaults(handler=cmd_api)
 
     simulate = sub.add_parser("simulate", help="realistic Dutch traffic through the ingest API")
