@@ -22,6 +22,7 @@ from harness.processes import RunningApi
 from services.dev.tokens import resident_token, staff_token
 from services.settings import load_settings
 from tests.e2e.people import Resident, new_resident
+from tests.e2e.staff_ui import csrf_of
 from tests.e2e.test_unified_view import eventually
 
 PURPOSE = "klantcontact"  # a registered processing activity
@@ -233,6 +234,10 @@ async def call(api: RunningApi, world: World, caller: str, endpoint: str) -> htt
     elif token:
         headers["Authorization"] = f"Bearer {token}"
     async with httpx.AsyncClient(base_url=api.base_url, timeout=30) as client:
+        if token and path.startswith("/ui/") and method == "POST":
+            # as a browser would: with the CSRF token of the form the page showed
+            form = await client.get(path, headers=headers)
+            kwargs = {**kwargs, "data": {**kwargs["data"], "csrf": csrf_of(form.text)}}
         return await client.request(method, path, headers=headers, **kwargs)
 
 

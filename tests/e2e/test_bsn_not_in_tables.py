@@ -12,6 +12,7 @@ from schemas.topics import ACCESS
 from services.dev.tokens import resident_token
 from services.settings import Settings
 from tests.e2e.people import new_resident
+from tests.e2e.staff_ui import csrf_of
 from tests.e2e.test_unified_view import eventually, ingest_four_contacts
 from tests.integration.test_bsn_never_in_plain_text import plain_forms
 
@@ -26,10 +27,12 @@ async def test_no_bsn_in_any_table_or_the_access_log(
         lambda resp: [i["customer_key"] for i in resp.json()["items"]] == [key],
     )
     assert r.bsn not in found.text
+    signed_in = {"Cookie": f"contactmoment_token={api.token}", "Origin": api.base_url}
+    form = await client.get(f"/ui/customers/{key}", headers=signed_in)  # the purpose form
     page = await client.post(
         f"/ui/customers/{key}",
-        data={"purpose": "klantcontact"},
-        headers={"Cookie": f"contactmoment_token={api.token}", "Origin": api.base_url},
+        data={"purpose": "klantcontact", "csrf": csrf_of(form.text)},
+        headers=signed_in,
     )
     assert page.status_code == 200 and r.bsn not in page.text
     me = await client.get(

@@ -82,11 +82,9 @@ async def test_customer_page_shows_the_unified_timeline(
     contact_rows = [t for t in await rows.all_inner_texts() if "\tContact\t" in t]
     channels = [t.split("\t")[1] for t in contact_rows]
     assert channels == ["E-mail", "Website", "Balie", "Telefoon"]
-    open_requests = page.get_by_role(
-        "table", name="Openstaande verzoeken, eerst wat het eerst af moet"
-    )
-    assert await open_requests.locator("tbody tr").count() == 2
-    assert "Vraag" in await open_requests.inner_text()
+    open_requests = page.locator("section[aria-labelledby=open] article.request")
+    assert await open_requests.count() == 2
+    assert "Vraag" in await page.locator("section[aria-labelledby=open]").inner_text()
 
     html = await page.content()
     assert r.bsn not in html  # masked, never in plain text
