@@ -1,7 +1,14 @@
-"""Ingest benchmark: accepted events/s of one API process, latency at fixed offered rates,
-and a raw aiokafka `send_and_wait` loop on the same broker as the reference.
+"""Ingest benchmark, with its raw references measured in the same run on the same broker:
 
-    python -m benchmarks.ingest [--seconds 10]   (make bench; the local stack must be up)
+- one API process: accepted single-event calls/s (closed loop), latency at offered rates;
+- `--workers` API processes on one port: calls/s and latency at 200 calls/s;
+- the batch endpoint on those processes: accepted events/s;
+- references: a raw aiokafka `send_and_wait` loop (one record in flight, as one call is)
+  and a raw aiokafka producer with many records in flight (as a batch is); each API figure
+  is given as a ratio to its reference.
+
+    python -m benchmarks.ingest [--seconds 10] [--workers 2] [--batch 500]
+    (make bench; the local stack must be up)
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiokafka import AIOKafkaProducer
@@ -84,6 +92,47 @@ async def saturate(
     }
 
 
+async def saturate_batches(
+    base_url: str, token: str, seconds: float, concurrency: int, size: int
+) -> dict[str, float]:
+    """Closed loop of batch calls: `concurrency` clients post `size` new callers each."""
+    run = uuid.uuid4().hex[:8]
+    counter = iter(range(10**9))
+    accepted = calls = failed = 0
+    latencies: list[float] = []
+    async with _session(token, concurrency) as session:
+        stop = time.monotonic() + seconds
+
+        async def worker() -> None:
+            nonlocal accepted, calls, failed
+            while time.monotonic() < stop:
+                items = [json.loads(call_body(next(counter), run)) for _ in range(size)]
+                body = json.dumps(items).encode()
+                t0 = time.perf_counter()
+                async with session.post(f"{base_url}/v1/ingest/phone/batch", data=body) as r:
+                    answer = await r.json()
+                    if r.status == 202:
+                        latencies.append(time.perf_counter() - t0)
+                        calls += 1
+                        accepted += sum(len(item["ids"]) for item in answer["results"])
+                    else:
+                        failed += 1
+
+        started = time.monotonic()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.monotonic() - started
+    return {
+        "batch_size": size,
+        "batch_calls": calls,
+        "failed_calls": failed,
+        "accepted_events": accepted,
+        "seconds": round(elapsed, 2),
+        "events_per_s": round(accepted / elapsed, 1),
+        "concurrency": concurrency,
+        "batch_latency": summary_ms(latencies),  # type: ignore[dict-item]
+    }
+
+
 async def offered_rate(base_url: str, token: str, rate: float, seconds: float) -> dict[str, object]:
     """Open loop: calls start on schedule whatever the answers do; latency per call."""
     run = uuid.uuid4().hex[:8]
@@ -117,6 +166,50 @@ async def offered_rate(base_url: str, token: str, rate: float, seconds: float) -
     }
 
 
+def _raw_event(p: Pseudonymiser, n: int) -> tuple[bytes, bytes]:
+    idents = [p.identifier(IdentifierKind.PHONE, f"06{10_000_000 + n % 5_000_000}")]
+    event = new_event(
+        EventType.CONTACT_RECORDED,
+        source="urn:contactmoment:bench",
+        source_id=str(n),
+        subject=customer_key(idents),
+        time=datetime.now(UTC),
+        data=ContactRecorded(
+            channel="phone",
+            direction="inbound",
+            subject="bench",
+            outcome="answered",
+            identifiers=idents,
+        ),
+    )
+    return encode(event), event.subject.encode()
+
+
+async def raw_kafka_batched(bootstrap: str, seconds: float, size: int) -> dict[str, float]:
+    """The batch reference: the same producer settings, `size` records sent, then all
+    acknowledgements awaited, in a loop (what one batch call asks of Kafka)."""
+    topic = await create_topic(bootstrap, f"bench.rawb.{uuid.uuid4().hex[:8]}", partitions=12)
+    p = Pseudonymiser("benchmark-key-0123456789")
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=1
+    )
+    await producer.start()
+    sent = 0
+    try:
+        started = time.monotonic()
+        while time.monotonic() - started < seconds:
+            pending = []
+            for _ in range(size):
+                value, key = _raw_event(p, sent)
+                pending.append(await producer.send(topic, value, key=key))
+                sent += 1
+            await asyncio.gather(*pending)
+        elapsed = time.monotonic() - started
+    finally:
+        await producer.stop()
+    return {"events": sent, "seconds": round(elapsed, 2), "events_per_s": round(sent / elapsed, 1)}
+
+
 async def raw_kafka(bootstrap: str, seconds: float) -> dict[str, float]:
     """The reference: one producer, acks=all + idempotence, `send_and_wait` in a loop."""
     topic = await create_topic(bootstrap, f"bench.raw.{uuid.uuid4().hex[:8]}", partitions=12)
@@ -130,23 +223,9 @@ async def raw_kafka(bootstrap: str, seconds: float) -> dict[str, float]:
     try:
         started = time.monotonic()
         while time.monotonic() - started < seconds:
-            idents = [p.identifier(IdentifierKind.PHONE, f"06{10_000_000 + sent % 5_000_000}")]
-            event = new_event(
-                EventType.CONTACT_RECORDED,
-                source="urn:contactmoment:bench",
-                source_id=str(sent),
-                subject=customer_key(idents),
-                time=datetime.now(UTC),
-                data=ContactRecorded(
-                    channel="phone",
-                    direction="inbound",
-                    subject="bench",
-                    outcome="answered",
-                    identifiers=idents,
-                ),
-            )
+            value, key = _raw_event(p, sent)
             t0 = time.perf_counter()
-            await producer.send_and_wait(topic, encode(event), key=event.subject.encode())
+            await producer.send_and_wait(topic, value, key=key)
             latencies.append(time.perf_counter() - t0)
             sent += 1
         elapsed = time.monotonic() - started
@@ -166,8 +245,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def main(seconds: float) -> dict[str, object]:
-    settings = load_settings()
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its direct children (the API's worker processes)."""
+    total = cpu_seconds(pid)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                total += cpu_seconds(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+async def single_process(seconds: float) -> dict[str, object]:
     api = start_api(args=("--log-level", "warning"))
     try:
         await saturate(api.base_url, api.token, 2, 8)  # warm-up: connections, caches
@@ -190,22 +281,84 @@ async def main(seconds: float) -> dict[str, object]:
         ]
     finally:
         api.stop()
-    reference = await raw_kafka(settings.kafka_bootstrap, seconds)
+    return {"throughput": throughput, "returning_callers": returning, "latency": latency}
+
+
+async def several_processes(seconds: float, workers: int, batch: int) -> dict[str, object]:
+    api = start_api(args=("--log-level", "warning", "--workers", str(workers)))
+    try:
+        await saturate(api.base_url, api.token, 3, 16)  # warm-up: every worker connected
+        cpu_before = tree_cpu_seconds(api.process.pid)
+        throughput = await saturate(api.base_url, api.token, seconds, 64)
+        cpu = tree_cpu_seconds(api.process.pid) - cpu_before
+        throughput["api_cpu_seconds"] = round(cpu, 2)
+        throughput["events_per_api_cpu_second"] = round(throughput["accepted_events"] / cpu, 1)
+        latency = await offered_rate(api.base_url, api.token, 200, seconds)
+        await saturate_batches(api.base_url, api.token, 2, 2, batch)
+        cpu_before = tree_cpu_seconds(api.process.pid)
+        batches = await saturate_batches(api.base_url, api.token, seconds, 4, batch)
+        cpu = tree_cpu_seconds(api.process.pid) - cpu_before
+        batches["events_per_api_cpu_second"] = round(batches["accepted_events"] / cpu, 1)
+    finally:
+        api.stop()
     return {
-        "api_throughput": throughput,
-        "api_throughput_returning_callers": returning,
-        "api_latency_at_offered_rate": latency,
+        "workers": workers,
+        "throughput": throughput,
+        "latency_at_200": latency,
+        "batch": batches,
+    }
+
+
+async def main(seconds: float, workers: int, batch: int) -> dict[str, object]:
+    settings = load_settings()
+    # The machine is shared (broker, database, other work): the load says how much.
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    single = await single_process(seconds)
+    several = await several_processes(seconds, workers, batch)
+    reference = await raw_kafka(settings.kafka_bootstrap, seconds)
+    reference_batched = await raw_kafka_batched(settings.kafka_bootstrap, seconds, batch)
+    one: dict[str, Any] = single["throughput"]  # type: ignore[assignment]
+    many: dict[str, Any] = several["throughput"]  # type: ignore[assignment]
+    batched: dict[str, Any] = several["batch"]  # type: ignore[assignment]
+    at_200: dict[str, Any] = several["latency_at_200"]  # type: ignore[assignment]
+    return {
+        "load_average_1_5_15_min": {
+            "before": load_before,
+            "after": [round(x, 2) for x in os.getloadavg()],
+        },
+        "api_throughput": single["throughput"],
+        "api_throughput_returning_callers": single["returning_callers"],
+        "api_latency_at_offered_rate": single["latency"],
+        "several_processes": several,
         "reference_raw_aiokafka_send_and_wait": reference,
+        "reference_raw_aiokafka_batched": reference_batched,
         "ratio_api_over_raw_events_per_s": round(
-            throughput["events_per_s"] / reference["events_per_s"], 2
+            one["events_per_s"] / reference["events_per_s"], 2
         ),
-        "targets": {"events_per_s": 1000, "p99_ms_at_200_per_s": 50},
+        "ratio_several_processes_over_raw_events_per_s": round(
+            many["events_per_s"] / reference["events_per_s"], 2
+        ),
+        "ratio_batch_over_raw_batched_events_per_s": round(
+            batched["events_per_s"] / reference_batched["events_per_s"], 2
+        ),
+        "targets": {
+            "calls_per_s_across_processes": 1500,
+            "p99_ms_at_200_per_s": 50,
+            "batch_events_per_s": 10_000,
+        },
+        "met": {
+            "calls_per_s_across_processes": many["events_per_s"] >= 1500,
+            "p99_ms_at_200_per_s": at_200["p99_ms"] <= 50,
+            "batch_events_per_s": batched["events_per_s"] >= 10_000,
+        },
     }
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=2, help="API processes on one port")
+    parser.add_argument("--batch", type=int, default=500, help="records per batch call")
     args = parser.parse_args()
-    result = asyncio.run(main(args.seconds))
+    result = asyncio.run(main(args.seconds, args.workers, args.batch))
     report("ingest", result)
