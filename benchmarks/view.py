@@ -15,12 +15,14 @@ import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import aiohttp
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from benchmarks.common import report, summary_ms
+from benchmarks.probes import FlameGraph, broker_pids, cpu_seconds, produce_requests
 from harness.kafka import create_topic
 from harness.processes import free_port, start_api, start_process
 from schemas.envelope import Envelope, encode, new_event
@@ -103,7 +105,15 @@ async def raw_consumer(bootstrap: str, topic: str, n: int) -> dict[str, float]:
     return {"events": seen, "seconds": round(elapsed, 2), "events_per_s": round(seen / elapsed)}
 
 
-async def worker(bootstrap: str, topic: str, n: int, run: str) -> dict[str, float]:
+async def worker(
+    bootstrap: str, topic: str, n: int, run: str, profile: Path | None = None
+) -> dict[str, float | int | str | None]:
+    """The real worker (`contactmoment worker`, RocksDB tables) catching up on `n` events:
+    events/s from its first processed event, its CPU per event, the produce requests the
+    broker served meanwhile, and its CPU when idle afterwards. With `profile`, py-spy
+    records a flame graph of the catch-up there."""
+    brokers = broker_pids("/1-node/")
+    requests_before = await asyncio.to_thread(produce_requests, brokers)
     metrics_port = free_port()
     dlq = await create_topic(bootstrap, f"bench.view.{run}.dlq", PARTITIONS)
     proc = start_process(
@@ -126,6 +136,10 @@ async def worker(bootstrap: str, topic: str, n: int, run: str) -> dict[str, floa
     )
     url = f"http://127.0.0.1:{metrics_port}/metrics"
     first = last = None
+    cpu: list[float] = []
+    spy: FlameGraph | None = None
+    idle: dict[str, float] = {}
+    requests_after = None
     try:
         async with aiohttp.ClientSession() as session:
             deadline = time.monotonic() + 600
@@ -141,20 +155,52 @@ async def worker(bootstrap: str, topic: str, n: int, run: str) -> dict[str, floa
                 now = time.monotonic()
                 if done and first is None:
                     first = (now, done)
+                    cpu.append(cpu_seconds(proc.process.pid))
+                    if profile is not None:
+                        spy = FlameGraph(proc.process.pid, profile)
                 if done >= n:
                     last = (now, done)
+                    cpu.append(cpu_seconds(proc.process.pid))
                     break
                 await asyncio.sleep(0.2)
+        if spy is not None:
+            spy.stop()
+            spy = None
+        requests_after = await asyncio.to_thread(produce_requests, brokers)
+        # Idle: every event processed, only the clock ticks (5/s per partition) go on.
+        await asyncio.sleep(2)
+        t0, c0 = time.monotonic(), cpu_seconds(proc.process.pid)
+        await asyncio.sleep(10)
+        idle = {
+            "seconds": 10.0,
+            "core_share": (cpu_seconds(proc.process.pid) - c0) / (time.monotonic() - t0),
+        }
     finally:
+        if spy is not None:
+            spy.stop()
         proc.stop()
     assert first and last, "the worker did not process every event"
     elapsed = last[0] - first[0]
     processed = last[1] - first[1]
+    produced = (
+        requests_after - requests_before
+        if requests_after is not None and requests_before is not None
+        else None
+    )
     return {
         "events": int(last[1]),
         "measured_events": int(processed),
         "seconds": round(elapsed, 2),
         "events_per_s": round(processed / elapsed),
+        "cpu_ms_per_event": round((cpu[1] - cpu[0]) * 1000 / processed, 3),
+        "cpu_core_share": round((cpu[1] - cpu[0]) / elapsed, 3),
+        # Served by the broker from before the worker started until it was done (the
+        # group join and ticks included; other clients of a shared broker add to it).
+        "broker_produce_requests": produced,
+        "broker_produce_requests_per_event": round(produced / n, 3) if produced else None,
+        "broker_produce_requests_per_s": round(produced / elapsed) if produced else None,
+        "idle_core_share": round(idle["core_share"], 4) if idle else None,
+        "flame_graph": str(profile) if profile else None,
     }
 
 
@@ -217,7 +263,7 @@ async def timeline_latency(customer: str, requests: int) -> dict[str, float]:
     return {"requests": requests, "page_size": 50, **summary_ms(latencies)}
 
 
-async def main(n: int) -> dict[str, object]:
+async def main(n: int, worker_only: bool = False, profile: Path | None = None) -> dict[str, object]:
     settings = load_settings()
     bootstrap, db = settings.kafka_bootstrap, settings.database_url
     config = ProjectionConfig.from_settings(settings)
@@ -227,7 +273,16 @@ async def main(n: int) -> dict[str, object]:
     await publish(bootstrap, topic, contacts(n, customers=n // 10, run=run))
     raw = await raw_consumer(bootstrap, topic, n)
     print("worker …", file=sys.stderr)
-    work = await worker(bootstrap, topic, n, run)
+    work = await worker(bootstrap, topic, n, run, profile)
+    ratio = round(int(work["events_per_s"] or 0) / raw["events_per_s"], 4)
+    if worker_only:
+        return {
+            "events": n,
+            "worker": work,
+            "reference_raw_aiokafka_consumer": raw,
+            "ratio_worker_over_raw": ratio,
+            "targets": {"worker_events_per_s": 5000, "ratio_worker_over_raw": 0.04},
+        }
     print("projector …", file=sys.stderr)
     schema = f"bench_{run}"
     migrate(db, schema)
@@ -251,7 +306,7 @@ async def main(n: int) -> dict[str, object]:
         "events": n,
         "worker": work,
         "reference_raw_aiokafka_consumer": raw,
-        "ratio_worker_over_raw": round(work["events_per_s"] / raw["events_per_s"], 3),
+        "ratio_worker_over_raw": ratio,
         "projector": proj,
         "replay": {
             "events": rep.events,
@@ -271,6 +326,13 @@ async def main(n: int) -> dict[str, object]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument(
+        "--worker-only", action="store_true", help="the worker and its raw reference only"
+    )
+    parser.add_argument(
+        "--profile", type=Path, help="py-spy flame graph (SVG) of the worker's catch-up"
+    )
+    parser.add_argument("--name", default="view", help="result file benchmarks/results/<name>.json")
     args = parser.parse_args()
-    result = asyncio.run(main(args.events))
-    report("view", result)
+    result = asyncio.run(main(args.events, args.worker_only, args.profile))
+    report(args.name, result)

@@ -32,8 +32,12 @@ class Overlay:
     """`base` with this step's writes on top (the mapping operations `DeadlineIndex` and
     the step use)."""
 
-    def __init__(self, base: Readable) -> None:
+    def __init__(self, base: Readable, skip_unchanged: bool = False) -> None:
         self.base = base
+        # Drop a put of the value the key already has (for state whose changelog record may
+        # be missing after a crash without harm, such as the sweep cursor: a cursor left
+        # behind only makes the next sweep visit seconds again).
+        self.skip_unchanged = skip_unchanged
         self._changed: dict[str, Any] = {}
         self.writes: list[Write] = []
 
@@ -53,6 +57,8 @@ class Overlay:
         return value
 
     def __setitem__(self, key: str, value: Any) -> None:
+        if self.skip_unchanged and self.get(key, _GONE) == value:
+            return
         self._changed[key] = value
         self.writes.append(Put(key, value))
 

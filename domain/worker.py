@@ -99,7 +99,9 @@ class _Step:
         self.customers = Overlay(tables.customers)
         self.clocks = Overlay(tables.clocks)
         self.index = Overlay(tables.index)
-        self.cursors = Overlay(tables.cursors)
+        # A tick moves its partition's cursor once a second, but ticks come five times a
+        # second: only a moved cursor is written.
+        self.cursors = Overlay(tables.cursors, skip_unchanged=True)
         self.deadlines = DeadlineIndex(self.index, self.cursors, encode=False)
         self.linked: list[Envelope] = []
         self.outputs: list[Envelope] = []

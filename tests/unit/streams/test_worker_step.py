@@ -209,3 +209,14 @@ def test_a_contact_links_weak_keys_and_counts_repeat_contact() -> None:
     assert kinds(out).count("repeat-contact/staff") == 1
     resent = w.event(contact, OPENED)  # a redelivery sends no notice, only its own links
     assert resent == [] and w.tables["customers"][KEY]["contacts"] == 3
+
+
+def test_a_tick_writes_the_cursor_only_when_it_moves() -> None:
+    # Ticks come five times a second, the cursor moves once a second: each unmoved write
+    # was a changelog record for nothing.
+    w = Worker()
+    w.tick(OPENED)
+    first = worker.on_tick(w.views(), CATALOGUE, 0, OPENED.timestamp() + 0.4)
+    assert first.cursors == []
+    later = worker.on_tick(w.views(), CATALOGUE, 0, OPENED.timestamp() + 1.0)
+    assert later.cursors == [Put("0", int(OPENED.timestamp()))]
