@@ -76,15 +76,24 @@ class KeyBatcher:
         self.statements = 0  # how many batches were fetched (tests and benchmarks read it)
 
     async def __call__(self, customer_key: str, period: date) -> tuple[str, bytes]:
-        pair = (customer_key, period)
+        future = self._want((customer_key, period))
+        # shield: one caller giving up (a client gone) must not cancel the others' answer
+        return await asyncio.shield(future)
+
+    async def many(self, pairs: list[Pair]) -> dict[Pair, tuple[str, bytes]]:
+        """Several pairs for one caller: one wait for all of them (no task per pair)."""
+        futures = [self._want(pair) for pair in pairs]
+        answers = await asyncio.shield(asyncio.gather(*futures))
+        return dict(zip(pairs, answers, strict=True))
+
+    def _want(self, pair: Pair) -> asyncio.Future[tuple[str, bytes]]:
         future = self._pending.get(pair)
         if future is None:
             future = asyncio.get_running_loop().create_future()
             self._pending[pair] = future
         if self._running is None:
             self._running = asyncio.create_task(self._drain())
-        # shield: one caller giving up (a client gone) must not cancel the others' answer
-        return await asyncio.shield(future)
+        return future
 
     async def _drain(self) -> None:
         try:

@@ -20,6 +20,7 @@ from services.privacy.keycache import KeyCache
 from services.privacy.sealing import period_of, plain_fields, seal_event
 
 KeyFor = Callable[[str, date], Awaitable[tuple[str, bytes]]]
+KeysFor = Callable[[list[Pair]], Awaitable[dict[Pair, tuple[str, bytes]]]]
 DataKeys = dict[tuple[str, date], tuple[str, bytes]]
 
 
@@ -38,21 +39,25 @@ class SealingUnavailable(Exception):
 class Sealer:
     """Seals the personal text of events with the customer's data key for the month."""
 
-    def __init__(self, key_for: KeyFor) -> None:
+    def __init__(self, key_for: KeyFor, keys_for: KeysFor | None = None) -> None:
         self.key_for = key_for
+        self.keys_for = keys_for  # many pairs in one call, where the source can
 
     async def seal(self, events: Sequence[Envelope]) -> list[Envelope]:
         """The events with their plain personal text sealed; raises SealingUnavailable.
 
         Every (customer, month) pair is asked for once and all at the same time, so a
         batching key source answers a whole batch (and its concurrent callers) at once."""
-        needed = {(e.subject, period_of(e.time)) for e in events if plain_fields(e)}
-        pairs = sorted(needed)
-        answers = await asyncio.gather(*(self.key_for(c, p) for c, p in pairs))
-        keys = dict(zip(pairs, answers, strict=True))
+        pair_of = [(e.subject, period_of(e.time)) if plain_fields(e) else None for e in events]
+        pairs = sorted({p for p in pair_of if p is not None})
+        if self.keys_for is not None:
+            keys = await self.keys_for(pairs) if pairs else {}
+        else:
+            answers = await asyncio.gather(*(self.key_for(c, p) for c, p in pairs))
+            keys = dict(zip(pairs, answers, strict=True))
         return [
-            seal_event(e, *keys[(e.subject, period_of(e.time))]) if plain_fields(e) else e
-            for e in events
+            e if pair is None else seal_event(e, *keys[pair])
+            for e, pair in zip(events, pair_of, strict=True)
         ]
 
 
@@ -83,7 +88,18 @@ def postgres_sealer(
             return cached
         return await batcher(customer_key, period)
 
-    return Sealer(key_for)
+    async def many(pairs: list[Pair]) -> dict[Pair, tuple[str, bytes]]:
+        keys, missing = {}, []
+        for pair in pairs:
+            if (cached := cache.get(*pair)) is not None:
+                keys[pair] = cached
+            else:
+                missing.append(pair)
+        if missing:
+            keys |= await batcher.many(missing)
+        return keys
+
+    return Sealer(key_for, many)
 
 
 class MemoryKeys:

@@ -82,3 +82,15 @@ async def test_a_failing_statement_fails_every_caller_of_its_batch() -> None:
         *(batcher(f"c{i}", MONTH) for i in range(5)), return_exceptions=True
     )
     assert all(isinstance(r, OSError) for r in results)
+
+
+async def test_one_callers_many_pairs_and_other_callers_share_a_statement(
+    pool: asyncpg.Pool,
+) -> None:
+    batcher = batcher_on(pool)
+    mine = [(f"{PREFIX}m{i}", MONTH) for i in range(400)]
+    theirs = [f"{PREFIX}t{i}" for i in range(20)]
+    many, *single = await asyncio.gather(batcher.many(mine), *(batcher(c, MONTH) for c in theirs))
+    assert batcher.statements == 1
+    assert set(many) == set(mine)
+    assert len({kid for kid, _ in many.values()} | {kid for kid, _ in single}) == 420
