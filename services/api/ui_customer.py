@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from domain.clock.due_words import due_in_words
 from domain.clock.steps import allowed_steps
@@ -76,6 +76,13 @@ async def customer_form(key: str, request: Request, before: str = "") -> Respons
     if await signed_in_staff(request) is None:
         return to_login(back_to(key))
     return ask(request, key, before=before)
+
+
+@router.get("/customers/{key}/{form}")
+async def form_address(key: str, form: str) -> Response:
+    """An action's address opened again (history, reload without the post): the customer's
+    own address, which asks for the purpose."""
+    return RedirectResponse(back_to(key), status_code=303)
 
 
 @router.post("/customers/{key}")
