@@ -5,7 +5,7 @@ BSN and for nothing found; a form without its CSRF token refused; an expired ses
 the login and back."""
 
 import httpx
-from playwright.async_api import Browser
+from playwright.async_api import Browser, Page
 
 from harness.processes import RunningApi
 from services.dev.tokens import staff_token
@@ -112,3 +112,50 @@ async def test_an_expired_session_goes_to_the_login_and_back(
         await page.get_by_role("button", name="Inloggen").click()
     assert page.url == f"{api.base_url}/ui/"
     assert await page.get_by_role("heading", level=1).inner_text() == "Klant zoeken"
+
+
+async def _tab_to(page: Page, check: str, limit: int = 20) -> None:
+    """Press Tab until the focused element satisfies the JS predicate `check(e)`; each stop
+    must show a visible focus outline."""
+    for _ in range(limit):
+        await page.keyboard.press("Tab")
+        style = await page.evaluate(
+            "() => { const s = getComputedStyle(document.activeElement);"
+            " return [s.outlineStyle, s.outlineWidth, document.activeElement.outerHTML"
+            ".slice(0, 120)]; }"
+        )
+        assert style[0] != "none" and style[1] != "0px", style
+        if await page.evaluate(f"() => ({check})(document.activeElement)"):
+            return
+    raise AssertionError(f"no element {check} within {limit} tabs")
+
+
+async def test_the_keyboard_alone_signs_in_searches_and_opens_the_customer(
+    client: httpx.AsyncClient,
+    api: RunningApi,
+    browser: Browser,  # noqa: F811
+) -> None:
+    r = new_resident()
+    key = (await ingest_four_contacts(client, r))[0]["customer_key"]
+    await eventually(
+        lambda: client.post("/v1/customers/search", json={"bsn": r.bsn}),
+        lambda resp: len(resp.json()["items"]) == 1,
+    )
+    page = await browser.new_page()
+    await page.goto(f"{api.base_url}/ui/")
+    await _tab_to(page, "e => e.id === 'token'")
+    await page.keyboard.type(api.token)
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
+    await _tab_to(page, "e => e.id === 's-bsn'")
+    await page.keyboard.type(r.bsn)
+    await _tab_to(page, "e => e.id === 's-doel'")
+    await page.keyboard.type("klantcontact")
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
+    await _tab_to(page, "e => e.textContent.startsWith('Klant 1 openen')")
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
+    assert page.url == f"{api.base_url}/ui/customers/{key}"
+    assert await page.locator("h1").count() == 1
+    await _tab_to(page, "e => e.textContent === 'Contact registreren'", limit=80)
