@@ -64,34 +64,47 @@ def _ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])
 
 
-def _postgres_pids() -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() == "postgres":
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return pids
+async def _backend_ticks(database_url: str, application: str, seen: dict[int, int]) -> None:
+    """Until cancelled: the CPU ticks of every PostgreSQL backend serving `application`
+    (its connections name themselves so), read from /proc twice a second; a backend's last
+    reading stays when its connection closes."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        while True:
+            for (pid,) in await conn.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = $1", application
+            ):
+                seen[pid] = max(seen.get(pid, 0), _ticks(pid))
+            await asyncio.sleep(0.5)
+    finally:
+        await conn.close()
 
 
-async def measured(work: Callable[[], Awaitable[T]]) -> tuple[T, dict[str, float]]:
-    """Run `work`; the CPU seconds this process and every PostgreSQL process used meanwhile
-    (the server is shared: others' queries count too) and their share of the wall time."""
+async def measured(
+    database_url: str, application: str, work: Callable[[], Awaitable[T]]
+) -> tuple[T, dict[str, float]]:
+    """Run `work`; the CPU seconds this process and the PostgreSQL backends of its
+    connections (named `application`) used meanwhile, and their share of the wall time."""
     hz = os.sysconf("SC_CLK_TCK")
-    pg_before = {pid: _ticks(pid) for pid in _postgres_pids()}
+    backends: dict[int, int] = {}
+    sampler = asyncio.create_task(_backend_ticks(database_url, application, backends))
     me_before, wall_before = _ticks(os.getpid()), time.monotonic()
-    result = await work()
-    wall = time.monotonic() - wall_before
-    me = (_ticks(os.getpid()) - me_before) / hz
-    pg = sum(_ticks(pid) - pg_before.get(pid, 0) for pid in _postgres_pids()) / hz
+    try:
+        result = await work()
+    finally:
+        wall = time.monotonic() - wall_before
+        me = (_ticks(os.getpid()) - me_before) / hz
+        sampler.cancel()
+        await asyncio.gather(sampler, return_exceptions=True)
+    pg = sum(backends.values()) / hz
     return result, {
         "wall_s": round(wall, 2),
         "python_cpu_s": round(me, 2),
-        "postgres_cpu_s": round(pg, 2),
+        "postgres_backends": len(backends),
+        "postgres_backend_cpu_s": round(pg, 2),
         "python_cores": round(me / wall, 2),
         "postgres_cores": round(pg / wall, 2),
+        "load_average_1_min_after": round(os.getloadavg()[0], 2),
     }
 
 
@@ -104,7 +117,7 @@ def start_profile(directory: Path | None, name: str) -> subprocess.Popen[bytes] 
     return subprocess.Popen(
         [
             str(spy),
-            *("record", "--pid", str(os.getpid()), "--rate", "50", "--nonblocking"),
+            *("record", "--pid", str(os.getpid()), "--rate", "50", "--nonblocking", "--idle"),
             *("--output", str(directory / f"{name}.svg")),
         ],
         stdout=subprocess.DEVNULL,
@@ -116,6 +129,22 @@ def stop_profile(spy: subprocess.Popen[bytes] | None) -> None:
     if spy is not None:
         spy.send_signal(signal.SIGINT)  # py-spy writes the flame graph on SIGINT
         spy.wait(timeout=60)
+
+
+def per_event(cpu: dict[str, float], events: int) -> dict[str, float]:
+    """CPU microseconds per event of this process and of its PostgreSQL backends: what
+    the machine's other load does not change much, unlike events/s."""
+    return {
+        **cpu,
+        "python_cpu_us_per_event": round(cpu["python_cpu_s"] / events * 1e6),
+        "postgres_cpu_us_per_event": round(cpu["postgres_backend_cpu_s"] / events * 1e6),
+    }
+
+
+def named(database_url: str, application: str) -> str:
+    """The URL with an application_name: asyncpg passes it as a server setting, and
+    pg_stat_activity shows it (the backends whose CPU is counted)."""
+    return f"{database_url}{'&' if '?' in database_url else '?'}application_name={application}"
 
 
 async def main(scale: float, seed: int, profile: Path | None) -> dict[str, Any]:
@@ -144,10 +173,13 @@ async def main(scale: float, seed: int, profile: Path | None) -> dict[str, Any]:
         cleanup.append(("schema", copy))
 
         progress(f"projecting into {schema}")
+        proj_settings = settings.model_copy(update={"database_url": named(db, f"{run}-projector")})
         spy = start_profile(profile, "projector")
         try:
             projected, projected_cpu = await measured(
-                lambda: project(settings, config, topic, len(rows), run, schema)
+                db,
+                f"{run}-projector",
+                lambda: project(proj_settings, config, topic, len(rows), run, schema),
             )
         finally:
             stop_profile(spy)
@@ -155,14 +187,16 @@ async def main(scale: float, seed: int, profile: Path | None) -> dict[str, Any]:
         spy = start_profile(profile, "replay")
         try:
             replayed, replay_cpu = await measured(
+                db,
+                f"{run}-replay",
                 lambda: replay(
                     settings.kafka_bootstrap,
-                    db,
+                    named(db, f"{run}-replay"),
                     config,
                     schema=copy,
                     topics=[topic],
                     compare_with=schema,
-                )
+                ),
             )
         finally:
             stop_profile(spy)
@@ -186,14 +220,14 @@ async def main(scale: float, seed: int, profile: Path | None) -> dict[str, Any]:
         "events": len(rows),
         "by_kind": p.counts(),
         "requests_projected": requests,
-        "projector": {**projected, "cpu": projected_cpu},
+        "projector": {**projected, "cpu": per_event(projected_cpu, len(rows))},
         "replay": {
             "events": replayed.events,
             "seconds": round(replayed.seconds, 2),
             "events_per_s": replay_rate,
             "differences_from_projected": replayed.differences,
             "equal_to_projected": replayed.equal,
-            "cpu": replay_cpu,
+            "cpu": per_event(replay_cpu, len(rows)),
         },
         "reference_raw_asyncpg_copy": reference,
         "ratio_projector_over_copy": round(projected["events_per_s"] / raw, 3),
