@@ -25,7 +25,7 @@ from services.api import policy
 from services.api.charts import Point, bar_chart
 from services.api.database import connection
 from services.api.state import services
-from services.api.ui import AMSTERDAM, render
+from services.api.ui_common import AMSTERDAM, render
 from services.api.ui_lists import _signed_in_staff, _timed, _to_login
 from services.readmodel import kpis
 

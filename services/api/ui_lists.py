@@ -28,7 +28,7 @@ from services.api.browser import signed_in_token
 from services.api.database import connection
 from services.api.problems import Problem, kafka_problem
 from services.api.state import services
-from services.api.ui import COOKIE, REQUEST_TYPES, render
+from services.api.ui_common import COOKIE, REQUEST_TYPES, render
 from services.kafka.errors import KafkaAdapterError
 from services.readmodel import regie, worklist
 
