@@ -9,6 +9,7 @@ what happened). Each page shown is one access record, as the API's customer read
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +33,7 @@ from services.api.ui_common import (
     one,
     read_form,
     render,
+    server_timing,
     signed_in_staff,
     to_login,
 )
@@ -119,6 +121,7 @@ async def show(
 ) -> Response:
     """The customer page (recorded in the access log), with a notice of what was done or
     an error of what was refused; a refused or failed read shows a page that says so."""
+    started = time.perf_counter()
     try:
         try:
             page = await _page(request, staff, key, purpose, before)
@@ -137,7 +140,7 @@ async def show(
         csrf=csrf.token(request),
     )
     response.headers.update(NO_STORE)
-    return response
+    return server_timing(response, started)
 
 
 def problem_page(problem: Problem, key: str = "") -> HTMLResponse:

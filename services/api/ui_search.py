@@ -9,6 +9,7 @@ POST, no second prompt).
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -29,6 +30,7 @@ from services.api.ui_common import (
     one,
     read_form,
     render,
+    server_timing,
     signed_in_staff,
     to_login,
 )
@@ -95,6 +97,11 @@ async def search_page(
 
 @router.post("/zoeken")
 async def search(request: Request) -> Response:
+    started = time.perf_counter()
+    return server_timing(await _search(request), started)
+
+
+async def _search(request: Request) -> Response:
     if not same_origin(request):
         return await search_page(request, None, error=FOREIGN_FORM, status=403)
     staff = await signed_in_staff(request)
