@@ -8,6 +8,7 @@ to benchmarks/results/faults.json for the operations notes.
 """
 
 import json
+import os
 import shutil
 import signal
 import time
@@ -96,6 +97,46 @@ def test_kill_one_of_two_workers(stack: FaultStack) -> None:
         # the killed worker's partitions have no owner until its session times out (10 s)
         # and the group has rebalanced
         *under_load(stack, "kill-one-of-two-workers", stack.kill_and_restart_worker, 15.0),
+    )
+
+
+def kill_every_worker_during_a_batch(stack: FaultStack) -> dict[str, object]:
+    """Both workers are paused (SIGSTOP) while traffic goes on, resumed to work through the
+    backlog, and half a second into it killed with -9 together: their producers hold
+    lingering changelog, signal and tick records and their offsets are ahead of the last
+    commit. Then they start again, as a supervisor would, and take it from the changelogs."""
+    names = tuple(stack.workers)
+    pids = [stack.workers[name].process.pid for name in names]
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    time.sleep(4)  # a backlog of events and due deadlines
+    for pid in pids:
+        os.kill(pid, signal.SIGCONT)
+    time.sleep(0.5)
+    killed = time.monotonic()
+    for name in names:
+        stack.kill_worker(name)
+    for name in names:
+        stack.start_worker(name)
+    return {"workers_back_after_s": round(time.monotonic() - killed, 1)}
+
+
+@pytest.mark.xfail(
+    reason="one run (50 ms producer linger) left 2 of 136 due requests without a breach: "
+    "being investigated, see docs/performance.md",
+    strict=False,
+)
+def test_kill_every_worker_during_a_batch(stack: FaultStack) -> None:
+    assert_clean(
+        stack,
+        # no worker owns a partition from the pause until both are back and the group has
+        # rebalanced (the dead members' sessions time out after 10 s)
+        *under_load(
+            stack,
+            "kill-every-worker-during-a-batch",
+            lambda: kill_every_worker_during_a_batch(stack),
+            60.0,
+        ),
     )
 
 
