@@ -60,12 +60,35 @@ def share(numerator: int, denominator: int) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class KpiCounts:
+    """The counted parts of every KPI of one window, however they were counted."""
+
+    acknowledged: tuple[int, int]
+    long_open: tuple[int, int]
+    answered: dict[str, tuple[int, int]]
+    """Per request type; a type is listed when a request of it was answered."""
+    resolved: tuple[int, int]
+    escalations: int
+    first_contact: tuple[int, int]
+    repeat_contact: tuple[int, int]
+    feedback_count: int
+    feedback_mean: float | None
+    notifications: list[tuple[str, str, int]]
+    """(kind, audience, count), sorted."""
+
+
 def tally(facts: KpiFacts, catalogue: Catalogue, start: datetime, end: datetime) -> dict[str, Any]:
-    """The KPI document of GET /v1/kpis (and the projector's gauges) for [start, end)."""
+    """The KPI document of [start, end) counted from scratch over the window's facts (the
+    reference the incremental aggregates are checked against: domain/kpi_contributions.py)."""
+    return document(count(facts, catalogue, start, end), start, end)
+
+
+def count(facts: KpiFacts, catalogue: Catalogue, start: datetime, end: datetime) -> KpiCounts:
+    """Count the window's facts."""
     acknowledged = [0, 0]
     interim = [0, 0]
     answered: dict[str, list[int]] = {}
-    callbacks = [0, 0]
     resolved = [0, 0]
     for r in facts.requests:
         norm = catalogue.lookup(r.request_type, r.subject, r.channel)
@@ -78,47 +101,58 @@ def tally(facts: KpiFacts, catalogue: Catalogue, start: datetime, end: datetime)
             interim[1] += 1
             interim[0] += r.interim_update or r.outbound_before_answer
         if r.answered_at and start <= r.answered_at < end:
-            on_time = bool(r.due_at and r.answered_at <= r.due_at)
             n = answered.setdefault(r.request_type, [0, 0])
             n[1] += 1
-            n[0] += on_time
-            if r.request_type == "callback":
-                callbacks[1] += 1
-                callbacks[0] += on_time
+            n[0] += bool(r.due_at and r.answered_at <= r.due_at)
         if r.status in ("answered", "resolved") and r.closed_at and start <= r.closed_at < end:
             resolved[1] += 1
             resolved[0] += r.status == "resolved"
+    return KpiCounts(
+        acknowledged=(acknowledged[0], acknowledged[1]),
+        long_open=(interim[0], interim[1]),
+        answered={t: (n[0], n[1]) for t, n in answered.items()},
+        resolved=(resolved[0], resolved[1]),
+        escalations=facts.escalations,
+        first_contact=(facts.resolved_at_first_contact, facts.inbound_phone_counter_contacts),
+        repeat_contact=(facts.repeat_contact_customers, facts.inbound_customers),
+        feedback_count=facts.feedback_count,
+        feedback_mean=facts.feedback_mean,
+        notifications=facts.notifications,
+    )
+
+
+def document(counts: KpiCounts, start: datetime, end: datetime) -> dict[str, Any]:
+    """The KPI document of GET /v1/kpis (and the projector's gauges) for [start, end)."""
+    callbacks = counts.answered.get("callback", (0, 0))
     return {
         "from": start.isoformat(),
         "to": end.isoformat(),
         "duidelijk": {
-            "acknowledged_within_norm": share(*acknowledged),
-            "long_open_with_interim_update": share(*interim),
+            "acknowledged_within_norm": share(*counts.acknowledged),
+            "long_open_with_interim_update": share(*counts.long_open),
         },
         "betrouwbaar": {
-            "answered_within_norm": {t: share(*n) for t, n in sorted(answered.items())},
+            "answered_within_norm": {t: share(*n) for t, n in sorted(counts.answered.items())},
         },
         "klant_geholpen": {
-            "resolved_of_answered": share(*resolved),
-            "escalations": facts.escalations,
+            "resolved_of_answered": share(*counts.resolved),
+            "escalations": counts.escalations,
         },
         "persoonlijk": {
-            "first_contact_resolution": share(
-                facts.resolved_at_first_contact, facts.inbound_phone_counter_contacts
-            ),
-            "repeat_contact_rate": share(facts.repeat_contact_customers, facts.inbound_customers),
+            "first_contact_resolution": share(*counts.first_contact),
+            "repeat_contact_rate": share(*counts.repeat_contact),
             "callbacks_on_time": share(*callbacks),
         },
         "leren": {
-            "feedback_count": facts.feedback_count,
-            "feedback_mean_score": round(facts.feedback_mean, 2)
-            if facts.feedback_mean is not None
+            "feedback_count": counts.feedback_count,
+            "feedback_mean_score": round(counts.feedback_mean, 2)
+            if counts.feedback_mean is not None
             else None,
         },
         "anticiperen": {
             "notifications": [
-                {"kind": kind, "audience": audience, "count": count}
-                for kind, audience, count in facts.notifications
+                {"kind": kind, "audience": audience, "count": n}
+                for kind, audience, n in counts.notifications
             ]
         },
     }

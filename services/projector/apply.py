@@ -18,7 +18,7 @@ from domain.clock.norms import load as load_norms
 from schemas.envelope import Envelope
 from services.privacy.crypto import master_key
 from services.projector import unseal
-from services.readmodel import erasure, lifecycle, writes
+from services.readmodel import erasure, kpi_store, lifecycle, writes
 from services.readmodel.projection import plan_batch
 from services.settings import Settings
 
@@ -89,6 +89,7 @@ async def apply_batch(
         await writes.write_plan(conn, plan)
         touched = {row[1] for row in plan.history}
         await lifecycle.refresh(conn, config.catalogue, touched)
+        await kpi_store.update(conn, config.catalogue, plan, touched)
     for event, reason in refused:
         log.warning("projector: event %s (%s) not applied: %s", event.id, event.type.value, reason)
     if rejected is not None:

@@ -22,6 +22,8 @@ COMPARED = (
     "access_log",
     "customers",
     "processed_events",
+    "kpi_contrib",
+    "kpi_daily",
 )
 """Every table of the read model (a test checks that none is missing)."""
 

@@ -1,16 +1,24 @@
-"""The facts the KPIs count, fetched from the read model (the arithmetic: domain/kpis.py;
-definitions: docs/kpis.md). GET /v1/kpis and the projector's gauges both call `compute`,
-so they always agree."""
+"""The KPIs of a window, from the read model (definitions: docs/kpis.md). GET /v1/kpis, the
+KPI page and the projector's gauges all call `compute`, so they always agree.
+
+`compute` reads the incremental aggregates (migration 0007, kept by kpi_store.py): the
+window's whole UTC days from kpi_daily, its two partial edge days from kpi_contrib, so it
+costs what the window's days cost, not what the history costs. `facts` is the same figure
+from scratch over the window's rows (kept as the reference the aggregates are tested
+against); the distinct-customer repeat-contact rate is not additive per day and is still
+counted from its two indexes (docs/kpis.md, "Cost").
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import asyncpg
 
+from domain import kpi_contributions as kc
 from domain.clock.norms import Catalogue
-from domain.kpis import KpiFacts, RequestFacts, tally
+from domain.kpis import KpiCounts, KpiFacts, RequestFacts, document, tally
 
 # Requests open at some time during [$1, $2), with whether they got an interim update or an
 # outbound contact before their answer.
@@ -87,8 +95,97 @@ async def facts(conn: asyncpg.Connection, start: datetime, end: datetime) -> Kpi
     )
 
 
+ADDITIVE = [
+    kc.ACKNOWLEDGED,
+    kc.ANSWERED,
+    kc.RESOLVED,
+    kc.ESCALATIONS,
+    kc.FIRST_CONTACT,
+    kc.FEEDBACK,
+    kc.NOTIFICATIONS,
+]
+
+# Every part of the window in one round trip; $1..$2 whole days, $3..$6 the edges,
+# $7 the window's start, $8 its end, $9 the UTC midnight before the start, $10 before the end.
+# Long-open requests are "open during the window": #(long-open since < end) minus
+# #(closed < start), each a prefix of days plus a partial day; plus the brief ones
+# (closed unanswered before they became long-open) that lie wholly in the window.
+WINDOW = (
+    "SELECT metric, key, sum(n)::bigint AS numerator, sum(d)::bigint AS denominator FROM ("
+    " SELECT metric, key, numerator AS n, denominator AS d FROM kpi_daily"
+    "  WHERE metric = ANY($11::text[]) AND day >= $1 AND day < $2"
+    " UNION ALL SELECT metric, key, numerator, denominator FROM kpi_contrib"
+    "  WHERE at >= $3 AND at < $4 AND metric = ANY($11::text[])"
+    " UNION ALL SELECT metric, key, numerator, denominator FROM kpi_contrib"
+    "  WHERE at >= $5 AND at < $6 AND metric = ANY($11::text[])"
+    " UNION ALL SELECT 'long_open', '', numerator, denominator FROM kpi_daily"
+    "  WHERE metric = 'long_open' AND day < $10::timestamptz::date"
+    " UNION ALL SELECT 'long_open', '', numerator, denominator FROM kpi_contrib"
+    "  WHERE at >= $10 AND at < $8 AND metric = 'long_open'"
+    " UNION ALL SELECT 'long_open', '', -numerator, -denominator FROM kpi_daily"
+    "  WHERE metric = 'long_open_closed' AND day < $9::timestamptz::date"
+    " UNION ALL SELECT 'long_open', '', -numerator, -denominator FROM kpi_contrib"
+    "  WHERE at >= $9 AND at < $7 AND metric = 'long_open_closed'"
+    " UNION ALL SELECT 'long_open', '', numerator, denominator FROM kpi_contrib"
+    "  WHERE metric = 'long_open_brief' AND at >= $7 AND at < $8 AND until < $8"
+    ") AS parts GROUP BY metric, key"
+)
+
+
+def midnight(at: datetime) -> datetime:
+    """The UTC midnight at or before `at`."""
+    return datetime.combine(at.astimezone(UTC).date(), time(), UTC)
+
+
+def window_parts(start: datetime, end: datetime) -> list[datetime]:
+    """[first whole day, end of whole days, head edge, tail edge, start, end, midnight before
+    start, midnight before end]: the bounds WINDOW takes."""
+    first = midnight(start)
+    if first < start:
+        first += timedelta(days=1)
+    last = midnight(end)
+    if first >= last:  # no whole day: the window is one edge
+        return [first, first, start, end, end, end, start, end, midnight(start), last]
+    return [first, last, start, first, last, end, start, end, midnight(start), last]
+
+
+async def counts(conn: asyncpg.Connection, start: datetime, end: datetime) -> KpiCounts:
+    """The counted parts of [start, end) from the aggregates (start < end)."""
+    parts = window_parts(start, end)
+    rows = await conn.fetch(WINDOW, parts[0].date(), parts[1].date(), *parts[2:], ADDITIVE)
+    sums = {(r["metric"], r["key"]): (int(r["numerator"]), int(r["denominator"])) for r in rows}
+    repeat = await conn.fetchrow(REPEAT_CONTACT, start, end)
+    feedback = sums.get((kc.FEEDBACK, ""), (0, 0))
+    return KpiCounts(
+        acknowledged=sums.get((kc.ACKNOWLEDGED, ""), (0, 0)),
+        long_open=sums.get((kc.LONG_OPEN, ""), (0, 0)),
+        answered={key: nd for (metric, key), nd in sums.items() if metric == kc.ANSWERED and nd[1]},
+        resolved=sums.get((kc.RESOLVED, ""), (0, 0)),
+        escalations=sums.get((kc.ESCALATIONS, ""), (0, 0))[1],
+        first_contact=sums.get((kc.FIRST_CONTACT, ""), (0, 0)),
+        repeat_contact=(int(repeat["repeated"]), int(repeat["customers"])),
+        feedback_count=feedback[1],
+        feedback_mean=feedback[0] / feedback[1] if feedback[1] else None,
+        notifications=sorted(
+            (*kc.split_notification_key(key), nd[1])
+            for (metric, key), nd in sums.items()
+            if metric == kc.NOTIFICATIONS and nd[1]
+        ),
+    )
+
+
 async def compute(
     conn: asyncpg.Connection, catalogue: Catalogue, start: datetime, end: datetime
 ) -> dict[str, Any]:
-    """The KPIs of [start, end): the read model's facts, counted by domain/kpis.py."""
+    """The KPIs of [start, end), from the aggregates (an empty or reversed window: from
+    scratch, where the definitions say what it means)."""
+    if start >= end:
+        return await compute_from_scratch(conn, catalogue, start, end)
+    return document(await counts(conn, start, end), start, end)
+
+
+async def compute_from_scratch(
+    conn: asyncpg.Connection, catalogue: Catalogue, start: datetime, end: datetime
+) -> dict[str, Any]:
+    """The KPIs of [start, end) counted over the window's rows (the reference)."""
     return tally(await facts(conn, start, end), catalogue, start, end)
