@@ -86,7 +86,9 @@ def test_events_are_valid_and_sealed_with_keys_that_open_them() -> None:
     assert crypto.unwrap(keys.master, key_id, wrapped) == by_id[key_id][1]
 
 
-def _figures(p99: float, statuses: dict[str, int] | None = None) -> dict[str, object]:
+def _figures(
+    p99: float, statuses: dict[str, int] | None = None, gauges: float = 0.01
+) -> dict[str, object]:
     read = {"statuses": statuses or {"200": 50}, "p99_ms": p99}
     return {
         "reads": {"timeline_first_page": read, "kpis_5y": read, "_about": {}},
@@ -94,6 +96,7 @@ def _figures(p99: float, statuses: dict[str, int] | None = None) -> dict[str, ob
         "projector": {"events_per_s": 1},
         "reference_raw_asyncpg_copy": {"events_per_s": 2},
         "database": {"total_mb": 1.0},
+        "gauges": {"share_of_a_core": gauges},
     }
 
 
@@ -111,6 +114,10 @@ def test_verdicts_judge_limit_growth_and_errors() -> None:
     assert not failed["timeline_first_page"]["met"]
     assert failed["timeline_first_page"]["errors"] == {"timeout": 10}
     assert ok["ingest_with_gauges"]["met"]
+    assert ok["gauges_share_of_a_core"]["met"]
+    costly = verdicts(_figures(30.0, gauges=0.2), _figures(25.0))
+    assert not costly["gauges_share_of_a_core"]["met"]
+    assert costly["gauges_share_of_a_core"]["full"] == 0.2
 
 
 def test_shares_split_the_events_without_overlap_or_loss() -> None:
