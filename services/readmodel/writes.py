@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -85,13 +86,76 @@ ACCESS_LOG = (
 )
 
 
+COPY_FROM = 200
+"""From this many rows a table's rows go by COPY into a staging table and one INSERT …
+SELECT from it (the same ON CONFLICT): PostgreSQL takes COPY's binary rows at about twice
+the rate of unnest over arrays; below it one statement over arrays is fewer round trips."""
+
+
+@dataclass(frozen=True)
+class Staged:
+    """The COPY form of a bulk insert: its table, columns and ON CONFLICT tail, read from
+    the unnest statement so that both forms stay one statement's meaning."""
+
+    table: str
+    into: str
+    columns: tuple[str, ...]
+    tail: str
+
+    @classmethod
+    def of(cls, sql: str) -> Staged:
+        into, rest = sql.split(" SELECT ", 1)
+        columns = into[into.index("(") + 1 : into.rindex(")")].split(",")
+        return cls(
+            table=into.split()[2],
+            into=into,
+            columns=tuple(c.strip() for c in columns),
+            tail=rest[rest.index(" ON CONFLICT") :],
+        )
+
+    @property
+    def stage(self) -> str:
+        return f"stage_{self.table}"
+
+    @property
+    def create(self) -> str:
+        # per session, emptied by every commit or rollback: no DDL per batch
+        return (
+            f"CREATE TEMP TABLE IF NOT EXISTS {self.stage} (LIKE {self.table} INCLUDING"
+            " DEFAULTS) ON COMMIT DELETE ROWS"
+        )
+
+    @property
+    def insert(self) -> str:
+        listed = ", ".join(self.columns)
+        # a fresh staging heap reads back in COPY order: the sorted upserts stay sorted
+        return f"{self.into} SELECT {listed} FROM {self.stage}{self.tail}"  # noqa: S608 - constants
+
+
 def _columns(rows: Sequence[Row]) -> list[list[Any]]:
     return [list(column) for column in zip(*rows, strict=True)]
 
 
-async def _bulk(conn: asyncpg.Connection, sql: str, rows: Sequence[Row]) -> None:
-    if rows:
-        await conn.execute(sql, *_columns(rows))
+async def _bulk(conn: asyncpg.Connection, sql: str, rows: Sequence[Row]) -> str | None:
+    """Insert `rows` with `sql` (unnest over arrays), or by COPY and its staged form for
+    many rows; returns the command status (None for no rows)."""
+    if not rows:
+        return None
+    staged = STAGED.get(sql)
+    if staged is None or len(rows) < COPY_FROM:
+        return str(await conn.execute(sql, *_columns(rows)))
+    await _copy(conn, staged, rows)
+    return str(await conn.execute(staged.insert))
+
+
+async def _copy(conn: asyncpg.Connection, staged: Staged, rows: Sequence[Row]) -> None:
+    # The staging table empties at commit: outside a transaction it would be empty before
+    # the INSERT reads it, and a second COPY into it in one transaction would insert the
+    # first one's rows again. Each statement is staged once per batch transaction.
+    if not conn.is_in_transaction():
+        raise RuntimeError(f"COPY into {staged.stage} needs a transaction")
+    await conn.execute(staged.create)
+    await conn.copy_records_to_table(staged.stage, records=rows, columns=staged.columns)
 
 
 LEDGER = (
@@ -101,17 +165,33 @@ LEDGER = (
 )
 
 
+STAGED = {
+    sql: Staged.of(sql)
+    for sql in (
+        TIMELINE,
+        IDENTIFIERS,
+        CUSTOMERS,
+        HISTORY,
+        SIGNALS,
+        NOTIFICATIONS,
+        ACCESS_LOG,
+        LEDGER,
+    )
+}
+"""The statements whose SELECT takes the columns as they are (requests fills two itself)."""
+
+
 async def record_processed(
     conn: asyncpg.Connection, events: Sequence[tuple[str, Envelope]]
 ) -> set[str]:
     """Enter (topic, event) pairs in the ledger; returns the ids that were not there yet."""
-    fresh = await conn.fetch(
-        LEDGER,
-        [UUID(e.id) for _, e in events],
-        [e.type.value for _, e in events],
-        [e.subject for _, e in events],
-        [t for t, _ in events],
-    )
+    rows = [(UUID(e.id), e.type.value, e.subject, topic) for topic, e in events]
+    if len(rows) < COPY_FROM:
+        fresh = await conn.fetch(LEDGER, *_columns(rows)) if rows else []
+    else:
+        staged = STAGED[LEDGER]
+        await _copy(conn, staged, rows)
+        fresh = await conn.fetch(staged.insert)
     return {str(row["event_id"]) for row in fresh}
 
 
