@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from schemas.events import EventType
+from services.api import csrf
 from services.api.auth import Resident, signed_in
 from services.api.body import read_limited
 from services.api.browser import (
@@ -75,8 +76,21 @@ async def _resident(token: str, request: Request) -> Resident | None:
     return who if isinstance(who, Resident) else None
 
 
-def _login_page(status: int = 200, error: str | None = None, notice: str | None = None) -> Response:
-    response = render("mijn_login.html", status=status, error=error, notice=notice)
+def _login_page(
+    request: Request, status: int = 200, error: str | None = None, notice: str | None = None
+) -> Response:
+    """The login form, with a CSRF token bound to the visitor's anonymous cookie (as the
+    staff login's); an answer to another site's post sets no cookie at all."""
+    binding = "" if error == FOREIGN else csrf.anonymous_binding(request)
+    response = render(
+        "mijn_login.html",
+        status=status,
+        error=error,
+        notice=notice,
+        csrf=csrf.make(request, binding),
+    )
+    if binding:
+        csrf.keep_anonymous(request, response, binding)
     response.headers.update(NO_STORE)
     return response
 
@@ -91,8 +105,8 @@ def _to_login(request: Request) -> Response:
 
 
 @router.get("/login")
-async def login_form(verlopen: bool = False) -> Response:
-    return _login_page(notice=EXPIRED if verlopen else None)
+async def login_form(request: Request, verlopen: bool = False) -> Response:
+    return _login_page(request, notice=EXPIRED if verlopen else None)
 
 
 @router.post("/login")
@@ -102,20 +116,25 @@ async def login(request: Request) -> Response:
         # Only the portal (or this page) may sign a resident in: another site posting a
         # token of its own would sign the visitor in as someone else (login CSRF).
         log.warning("resident login posted from another site refused: %s", request_origin(request))
-        return _login_page(403, FOREIGN)
+        return _login_page(request, 403, FOREIGN)
     form = parse_qs((await read_limited(request, 16_384)).decode(errors="replace"))
     token = form.get("token", [""])[0].strip()
+    own_page = request_origin(request) == own_origin(request)
+    # The form on this page carries a token; the portal's auto-post cannot know it, and
+    # its configured origin (checked above) is what lets it in.
+    if own_page and not csrf.valid(request, form, cookie=csrf.ANONYMOUS_COOKIE):
+        return _login_page(request, 403, csrf.REFUSED)
     if not token:
-        return _login_page(401, REFUSED)
+        return _login_page(request, 401, REFUSED)
     try:
         who = await services(request).auth.principal(token)
     except Problem as problem:
         if problem.status == 503:  # the issuer's keys cannot be fetched: not the token's fault
-            return _login_page(503, UNAVAILABLE)
-        return _login_page(401, REFUSED)
+            return _login_page(request, 503, UNAVAILABLE)
+        return _login_page(request, 401, REFUSED)
     if not isinstance(who, Resident):  # a staff token opens the staff page, not this one
-        return _login_page(401, REFUSED)
-    if request_origin(request) != own_origin(request):
+        return _login_page(request, 401, REFUSED)
+    if not own_page:
         # The portal's auto-post: a redirect would carry on the cross-site navigation, which
         # does not send a SameSite=Strict cookie; a page of ours that moves on does.
         response: Response = render("mijn_verder.html")

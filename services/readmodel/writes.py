@@ -196,7 +196,11 @@ async def record_processed(
 
 
 async def write_plan(conn: asyncpg.Connection, plan: Plan) -> None:
-    """Write every table of the plan; a repeat of a row is harmless (ON CONFLICT)."""
+    """Write every table of the plan; a repeat of a row is harmless (ON CONFLICT).
+
+    Runs inside the caller's transaction, one plan per transaction (the staging tables
+    of the COPY path empty at commit).
+    """
     await _bulk(conn, TIMELINE, plan.timeline)
     await _bulk(conn, IDENTIFIERS, sorted(plan.identifiers.values()))
     await _bulk(

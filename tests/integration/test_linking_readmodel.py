@@ -94,7 +94,8 @@ async def project(conn: asyncpg.Connection, events: list[Envelope]) -> None:
     for event in events:
         states[event.subject], linked = customer_view.apply(states.get(event.subject), event)
         out += linked
-    await write_plan(conn, plan_batch(out))
+    async with conn.transaction():  # as the projector writes: one transaction a batch
+        await write_plan(conn, plan_batch(out))
 
 
 async def subjects(conn: asyncpg.Connection, group: customers.Cluster) -> set[str]:

@@ -39,6 +39,7 @@ from services.readmodel.projection import plan_batch
 from services.readmodel.writes import write_plan
 from services.settings import Settings
 from tests.e2e.people import new_resident
+from tests.unit.api.forms import login_form
 
 PSEUDONYM_KEY = "search-export-integration-key-0123"
 P = Pseudonymiser(PSEUDONYM_KEY)
@@ -169,7 +170,8 @@ async def project(conn: asyncpg.Connection, events: list[Envelope]) -> None:
         states[event.subject], linked = customer_view.apply(states.get(event.subject), event)
         out += linked
     for start in range(0, len(out), 2_000):
-        await write_plan(conn, plan_batch(out[start : start + 2_000]))
+        async with conn.transaction():  # as the projector writes: one transaction a batch
+            await write_plan(conn, plan_batch(out[start : start + 2_000]))
 
 
 def bsn_key(bsn: str) -> str:
@@ -281,10 +283,11 @@ async def test_the_resident_page_shows_a_page_and_an_older_link_with_only_a_curs
     monkeypatch.setattr(resident_ui, "CONTACT_ROWS", 5)
     me = new_resident()
     await project(conn, [e for n in range(8) for e in call(n, me.phone, me.bsn, f"c{n}")])
+    token, cookie = await login_form(client, "/ui/mijn/login")
     signed_in = await client.post(
         "/ui/mijn/login",
-        data={"token": resident_token(issuer, me.bsn)},
-        headers={"Origin": "http://test"},
+        data={"token": resident_token(issuer, me.bsn), "csrf": token},
+        headers={"Origin": "http://test", **cookie},
     )
     assert signed_in.status_code == 303, signed_in.text
 

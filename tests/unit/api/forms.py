@@ -16,10 +16,12 @@ async def csrf_of(client: httpx.AsyncClient, path: str, headers: dict[str, str])
     return found.group(1)
 
 
-async def login_form(client: httpx.AsyncClient) -> tuple[str, dict[str, str]]:
-    """The login form's CSRF token and the anonymous cookie it is bound to (sent as a
+async def login_form(
+    client: httpx.AsyncClient, path: str = "/ui/login"
+) -> tuple[str, dict[str, str]]:
+    """A login form's CSRF token and the anonymous cookie it is bound to (sent as a
     header: the client's jar keeps a Secure cookie off plain http)."""
-    page = await client.get("/ui/login")
+    page = await client.get(path)
     found = CSRF.search(page.text)
     assert found, page.text
     cookie = "; ".join(f"{name}={value}" for name, value in page.cookies.items() if "csrf" in name)

@@ -79,9 +79,9 @@ async def test_the_login_form_needs_the_token_of_its_anonymous_cookie(
     assert signed.status_code == 303
 
 
-async def test_every_post_form_of_the_staff_pages_carries_the_field(
+async def test_every_post_form_of_the_staff_and_login_pages_carries_the_field(
     client: httpx.AsyncClient,
 ) -> None:
-    for path, headers in (("/ui/login", {}), (PAGE, SIGNED_IN)):
+    for path, headers in (("/ui/login", {}), ("/ui/mijn/login", {}), (PAGE, SIGNED_IN)):
         text = (await client.get(path, headers=headers)).text
         assert text.count('method="post"') == text.count('name="csrf"') > 0, path

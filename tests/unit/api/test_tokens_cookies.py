@@ -163,7 +163,9 @@ async def test_a_resident_login_needs_our_origin_or_the_portals(
 ) -> None:
     client, issuer = resident_client
     token = resident_token(issuer, BSN)
-    response = await client.post("/ui/mijn/login", data={"token": token}, headers=headers)
+    csrf, cookie = await login_form(client, "/ui/mijn/login")
+    data = {"token": token, "csrf": csrf}
+    response = await client.post("/ui/mijn/login", data=data, headers={**headers, **cookie})
     assert response.status_code == status, response.text
     cookies = cookies_of(response)
     if status == 403:
@@ -175,6 +177,29 @@ async def test_a_resident_login_needs_our_origin_or_the_portals(
     assert morsel["httponly"] is True
     assert morsel["samesite"].lower() == "strict"
     assert morsel["path"] == "/"
+
+
+async def test_the_resident_login_form_of_this_page_needs_its_token(
+    resident_client: tuple[httpx.AsyncClient, Path],
+) -> None:
+    """Posted from our own page the form must carry the token of its anonymous cookie;
+    the portal's auto-post cannot know it and is let in by its origin alone."""
+    client, issuer = resident_client
+    token = resident_token(issuer, BSN)
+    csrf, cookie = await login_form(client, "/ui/mijn/login")
+    own = {"Origin": "http://test", **cookie}
+    for data in ({"token": token}, {"token": token, "csrf": "0" * 64}):
+        refused = await client.post("/ui/mijn/login", data=data, headers=own)
+        assert refused.status_code == 403, refused.text
+        assert "formulier is verlopen" in refused.text
+        assert "contactmoment_mijn" not in refused.headers.get("set-cookie", "")
+    other, _ = await login_form(client, "/ui/mijn/login")  # another visitor's token
+    crossed = await client.post("/ui/mijn/login", data={"token": token, "csrf": other}, headers=own)
+    assert crossed.status_code == 403
+    signed = await client.post("/ui/mijn/login", data={"token": token, "csrf": csrf}, headers=own)
+    assert signed.status_code == 303
+    portal = await client.post("/ui/mijn/login", data={"token": token}, headers={"Origin": PORTAL})
+    assert portal.status_code == 200, portal.text
 
 
 async def test_every_post_under_ui_refuses_a_foreign_origin(client: httpx.AsyncClient) -> None:
