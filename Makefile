@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CM := .venv/bin/contactmoment
 PY := .venv/bin/python
 
-.PHONY: help install up run test test-tools unit integration lint typecheck schemas down status bench bench-cluster bench-volume bench-projector soak clean
+.PHONY: help install up run test test-tools unit integration lint typecheck schemas down status bench bench-cluster bench-volume bench-staff bench-projector soak clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -55,6 +55,10 @@ bench-cluster: up ## one vs two workers on a three-broker stack of its own; inge
 VOLUME_SCALE ?= 1.0
 bench-volume: up ## years of data (1 M contacts at VOLUME_SCALE=1.0) and 1/10 of it: reads, KPIs, search, ingest
 	@$(PY) -m benchmarks.volume --scale $(VOLUME_SCALE)
+
+STAFF_SCALE ?= 1.0
+bench-staff: up ## server time of every staff page on a generated read model of bench-volume's size
+	@$(PY) -m benchmarks.staff_pages --scale $(STAFF_SCALE)
 
 PROJECTOR_SCALE ?= 0.05
 bench-projector: up ## projector and replay catching up a sealed backlog, beside a raw asyncpg COPY

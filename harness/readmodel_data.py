@@ -45,7 +45,7 @@ DEPARTMENTS = [
     "Openbare Ruimte",
     "Vergunningen",
 ]
-REQUEST_TYPES = ["callback", "complaint", "question", "objection", "application"]
+REQUEST_TYPES = ["callback", "complaint", "question", "report", "application"]  # RequestType
 CHANNELS = ["phone", "counter", "web", "email"]
 NOTIFICATION_KINDS = [
     "callback-missed",
