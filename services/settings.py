@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The checkout root: `.local/` (stack data, generated secrets) lives beside pyproject.toml.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEPARTMENT_MAX = 100  # characters: a department name on the pages, in a filter or a callback
 
 
 class ConfigError(Exception):
@@ -74,6 +75,10 @@ class Settings(BaseSettings):
     service_norms: Path = PROJECT_ROOT / "deploy" / "config" / "service-norms.toml"
     topic_partitions: int = Field(12, ge=1, le=1000)
     own_email_domains: str = "bergenopzoom.nl"
+    # The departments a callback can go to, comma-separated, exactly as the staff tokens
+    # name them: the staff pages offer them as a list (a typed name that matches no token
+    # would send a callback where nobody sees it). Unset: a department is typed.
+    departments: str = ""
     local_dir: Path = PROJECT_ROOT / ".local"
     max_json_bytes: int = Field(1024 * 1024, ge=1024)
     max_email_bytes: int = Field(25 * 1024 * 1024, ge=1024)
@@ -129,6 +134,14 @@ class Settings(BaseSettings):
                 "expected postgresql://user@host:port/db, got scheme "
                 f"{parts.scheme!r} and host {parts.hostname!r}"
             )
+        return value
+
+    @field_validator("departments")
+    @classmethod
+    def _departments_are_short(cls, value: str) -> str:
+        long = [d for d in _listed(value) if len(d) > DEPARTMENT_MAX]
+        if long:
+            raise ValueError(f"at most {DEPARTMENT_MAX} characters a name: {long[0]!r} is longer")
         return value
 
     @field_validator("pseudonym_key", "master_key")
@@ -193,6 +206,11 @@ class Settings(BaseSettings):
     @property
     def portals(self) -> frozenset[str]:
         return frozenset(o.rstrip("/") for o in _listed(self.portal_origins))
+
+    @property
+    def department_choices(self) -> tuple[str, ...]:
+        """The configured departments, in the order given, each once."""
+        return tuple(dict.fromkeys(_listed(self.departments)))
 
     @property
     def own_domains(self) -> frozenset[str]:

@@ -64,8 +64,28 @@ NO_ONE = (
 )
 
 
-def _contact(form: dict[str, list[str]], settings_zone: Any = AMSTERDAM) -> StaffContact:
-    """The posted form as the mapping's model (ValidationError names the field)."""
+class FieldProblem(ValueError):
+    """A field of the form the page refuses; the message says which and what to do."""
+
+
+UNKNOWN_DEPARTMENT = "kies een afdeling uit de lijst"
+
+
+def _contact(
+    form: dict[str, list[str]], departments: tuple[str, ...] = (), zone: Any = AMSTERDAM
+) -> StaffContact:
+    """The posted form as the mapping's model; FieldProblem names the field. With a list
+    of departments configured, a callback goes to one of them only."""
+    try:
+        contact = _model(form, zone)
+    except ValidationError as exc:
+        raise FieldProblem(_problem(exc)) from None
+    if contact.callback and departments and contact.callback.department not in departments:
+        raise FieldProblem(BAD_FIELD.format(label=LABELS["department"], problem=UNKNOWN_DEPARTMENT))
+    return contact
+
+
+def _model(form: dict[str, list[str]], zone: Any) -> StaffContact:
     fields: dict[str, Any] = {
         "form_id": one(form, "form_id"),
         "channel": one(form, "channel"),
@@ -82,7 +102,7 @@ def _contact(form: dict[str, list[str]], settings_zone: Any = AMSTERDAM) -> Staf
         if one(form, "callback_before"):
             try:  # <input type="datetime-local">: wall-clock time in Amsterdam
                 local = datetime.fromisoformat(one(form, "callback_before"))
-                callback["before"] = local if local.tzinfo else local.replace(tzinfo=settings_zone)
+                callback["before"] = local if local.tzinfo else local.replace(tzinfo=zone)
             except ValueError:
                 callback["before"] = one(form, "callback_before")  # the model names it
         fields["callback"] = callback
@@ -127,11 +147,9 @@ async def contact_for_customer(key: str, request: Request) -> Response:
         return ask(request, key)
     kept = {name: one(form, name) for name in form if name not in ("csrf", "purpose")}
     try:
-        contact = _contact(form)
-    except ValidationError as exc:
-        return await show(
-            request, staff, key, purpose, error=_problem(exc), status=422, contact=kept
-        )
+        contact = _contact(form, services(request).settings.department_choices)
+    except FieldProblem as exc:
+        return await show(request, staff, key, purpose, error=str(exc), status=422, contact=kept)
     async with connection(request) as conn:
         defining = await staff_page.defining_identifier(conn, key)
     if defining is None:
@@ -154,7 +172,7 @@ async def contact_from_search(request: Request) -> Response:
     kept = {name: one(form, name) for name in form if name != "csrf"}
     pseudonyms = services(request).pseudonymiser
     try:
-        contact = _contact(form)
+        contact = _contact(form, services(request).settings.department_choices)
         # As the phone channel has it: a BSN or KvK-nummer the member of staff checked is
         # verified, an address or number said on the phone is typed. Strongest first.
         known = identifiers(
@@ -164,8 +182,8 @@ async def contact_from_search(request: Request) -> Response:
                 for kind, raw in given.items()
             ),
         )
-    except ValidationError as exc:
-        return await search_page(request, staff, error=_problem(exc), status=422, kept=kept)
+    except FieldProblem as exc:
+        return await search_page(request, staff, error=str(exc), status=422, kept=kept)
     except InvalidIdentifier:
         return await search_page(
             request, staff, error=NO_ONE.replace("Vul", "Controleer"), status=422, kept=kept

@@ -137,6 +137,7 @@ async def show(
         notice=notice,
         error=error,
         contact=contact or {},
+        departments=services(request).settings.department_choices,
         csrf=csrf.token(request),
     )
     response.headers.update(NO_STORE)

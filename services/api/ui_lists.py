@@ -31,12 +31,12 @@ from services.api.state import services
 from services.api.ui_common import COOKIE, REQUEST_TYPES, render
 from services.kafka.errors import KafkaAdapterError
 from services.readmodel import regie, worklist
+from services.settings import DEPARTMENT_MAX
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
 PAGE_SIZE = 50
 MAX_PAGE = 200  # 10,000 rows deep: past that a filter finds it sooner than paging does
-DEPARTMENT_MAX = 100  # characters
 STATUS_CHOICES = {"open": "Open", "overdue": "Te laat", "closed": "Gesloten"}
 NO_STORE = {"Cache-Control": "no-store"}  # the page lists customers: not kept in a cache
 
@@ -151,15 +151,16 @@ async def werkvoorraad(request: Request) -> Response:
     if staff is None:
         return _to_login("/ui/werkvoorraad")
     query = dict(request.query_params)
+    choices = services(request).settings.department_choices
 
     async def build() -> Response:
         try:
             filters = parse_filters(query, staff)
         except BadFilter as exc:
-            return _worklist_page(staff, None, [], False, 400, str(exc))
+            return _worklist_page(staff, None, [], False, 400, str(exc), choices)
         scope = policy.worklist(staff, filters["status"], filters["afdeling"])
         if isinstance(scope, str):
-            return _worklist_page(staff, filters, [], False, 403, _refusal(staff, scope))
+            return _worklist_page(staff, filters, [], False, 403, _refusal(staff, scope), choices)
         role, department = scope
         statuses = (
             worklist.CLOSED_STATUSES if filters["status"] == "closed" else worklist.OPEN_STATUSES
@@ -179,7 +180,7 @@ async def werkvoorraad(request: Request) -> Response:
         why = resolve(services(request).activities, "klantcontact")
         listed = {item["customer_key"]: role for item in items}
         await record(request, staff, why, "werkvoorraad (medewerkerspagina)", listed)
-        return _worklist_page(staff, filters, items, more)
+        return _worklist_page(staff, filters, items, more, departments=choices)
 
     return _timed(await _page_or_problem(request, build), started)
 
@@ -191,6 +192,7 @@ def _worklist_page(
     more: bool,
     status: int = 200,
     error: str | None = None,
+    departments: tuple[str, ...] = (),
 ) -> Response:
     now = datetime.now(UTC)
     shown = filters or {"status": "open", "soort": None, "afdeling": None, "pagina": 1}
@@ -201,6 +203,7 @@ def _worklist_page(
         "werkvoorraad.html",
         status,
         current="werkvoorraad",
+        departments=departments,
         items=items,
         filters=shown,
         error=error,
@@ -219,15 +222,16 @@ async def regie_page(request: Request) -> Response:
     if staff is None:
         return _to_login("/ui/regie")
     query = dict(request.query_params)
+    choices = services(request).settings.department_choices
 
     async def build() -> Response:
         try:
             filters = parse_filters({**query, "status": "overdue"}, staff)
         except BadFilter as exc:
-            return _regie_page(None, [], {}, False, 400, str(exc))
+            return _regie_page(None, [], {}, False, 400, str(exc), choices)
         scope = policy.worklist(staff, "overdue", filters["afdeling"])
         if isinstance(scope, str):
-            return _regie_page(filters, [], {}, False, 403, _refusal(staff, scope))
+            return _regie_page(filters, [], {}, False, 403, _refusal(staff, scope), choices)
         role, department = scope
         async with connection(request) as conn:
             items = await worklist.requests(
@@ -248,7 +252,7 @@ async def regie_page(request: Request) -> Response:
         why = resolve(services(request).activities, "regie")
         listed = {item["customer_key"]: role for item in items}
         await record(request, staff, why, "regie (medewerkerspagina)", listed)
-        return _regie_page(filters, items, contacts, more)
+        return _regie_page(filters, items, contacts, more, departments=choices)
 
     return _timed(await _page_or_problem(request, build), started)
 
@@ -260,6 +264,7 @@ def _regie_page(
     more: bool,
     status: int = 200,
     error: str | None = None,
+    departments: tuple[str, ...] = (),
 ) -> Response:
     now = datetime.now(UTC)
     shown = filters or {"status": "overdue", "soort": None, "afdeling": None, "pagina": 1}
@@ -272,6 +277,7 @@ def _regie_page(
         "regie.html",
         status,
         current="regie",
+        departments=departments,
         items=items,
         contacts=contacts,
         filters=shown,

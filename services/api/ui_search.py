@@ -89,6 +89,7 @@ async def search_page(
         kept=kept or {},
         csrf=csrf.token(request) if staff else "",
         contact_form_id=uuid.uuid4().hex,
+        departments=services(request).settings.department_choices,
         current="zoeken",
     )
     response.headers.update(NO_STORE)

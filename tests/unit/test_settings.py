@@ -26,6 +26,7 @@ def test_contract_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
         ("CONTACTMOMENT_DATABASE_URL", "mysql://x@y/z", "expected postgresql://"),
         ("CONTACTMOMENT_TOPIC_PARTITIONS", "0", "CONTACTMOMENT_TOPIC_PARTITIONS"),
         ("CONTACTMOMENT_PSEUDONYM_KEY", "short", "at least 16 characters"),
+        ("CONTACTMOMENT_DEPARTMENTS", "Zorg," + "x" * 101, "at most 100 characters"),
     ],
 )
 def test_invalid_configuration_names_the_variable(

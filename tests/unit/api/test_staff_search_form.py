@@ -81,3 +81,48 @@ async def test_signed_out_the_search_goes_to_the_login(client: httpx.AsyncClient
     for path in ("/ui/customers/k-" + "0" * 32 + "/stap", "/ui/contact"):
         posted = await client.post(path, data={}, headers={"Origin": "http://test"})
         assert posted.status_code == 303 and posted.headers["location"].startswith("/ui/login")
+
+
+DEPARTMENTS = "Burgerzaken, Vergunningen,Burgerzaken"
+
+
+async def test_with_departments_configured_a_callback_goes_to_one_of_them_only() -> None:
+    """A typed department that matches no staff token would send a callback where nobody
+    sees it: with CONTACTMOMENT_DEPARTMENTS set the form offers the list, and a name not
+    in it is refused on the page with nothing published."""
+    publisher = MemoryPublisher()
+    async with unit_client(
+        publisher, database_url="postgresql://nobody@127.0.0.1:1/none", departments=DEPARTMENTS
+    ) as client:
+        page = await client.get("/ui/", headers=SIGNED_IN)
+        assert '<select id="c-department" name="department">' in page.text
+        assert page.text.count('<option value="Burgerzaken"') == 1  # each once, in order
+        assert page.text.index("Burgerzaken") < page.text.index("Vergunningen")
+        csrf = await csrf_of(client, "/ui/", SIGNED_IN)
+        form = {
+            "csrf": csrf,
+            "form_id": "f-1",
+            "purpose": "klantcontact",
+            "bsn": "111222333",
+            "channel": "phone",
+            "subject": "paspoort",
+            "outcome": "callback-requested",
+            "callback": "ja",
+            "callback_phone": "0612345678",
+        }
+        refused = await client.post(
+            "/ui/contact", data={**form, "department": "Vergunning"}, headers=OURS
+        )
+        assert refused.status_code == 422, refused.text
+        assert "Afdeling" in refused.text and "kies een afdeling uit de lijst" in refused.text
+        assert publisher.records == []
+        await client.post("/ui/contact", data={**form, "department": "Vergunningen"}, headers=OURS)
+        opened = [r for r in publisher.records if b"request.opened" in r.value]
+        assert len(opened) == 1 and b"Vergunningen" in opened[0].value
+
+
+async def test_without_departments_configured_the_department_is_typed(
+    client: httpx.AsyncClient,
+) -> None:
+    page = await client.get("/ui/", headers=SIGNED_IN)
+    assert '<input id="c-department" name="department" maxlength="100"' in page.text
