@@ -14,7 +14,7 @@ after one warm-up call and its Server-Timing `app` duration (handler start to re
 page) is summarised against the 200 ms goal, p50 and p99. JSON in
 benchmarks/results/staff_pages.json.
 
-    python -m benchmarks.staff_pages [--scale 1.0] [--calls 20]   (make bench-staff)
+    python -m benchmarks.staff_pages [--scale 1.0] [--calls 20] [--keep]   (make bench-staff)
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ async def timed(calls: int, send: Any, name: str) -> dict[str, float | bool]:
     }
 
 
-async def run(scale: float, calls: int) -> dict[str, Any]:
+async def run(scale: float, calls: int, keep: bool = False) -> dict[str, Any]:
     settings = load_settings()
     schema = f"bench_pages_{uuid.uuid4().hex[:8]}"
     migrate(settings.database_url, schema)
@@ -212,10 +212,12 @@ async def run(scale: float, calls: int) -> dict[str, Any]:
                 results[name] = await timed(calls, get, name)
     finally:
         await pool.close()
-        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        if not keep:
+            await conn.execute(f"DROP SCHEMA {schema} CASCADE")
         await conn.close()
     return {
         "scale": scale,
+        "schema": schema if keep else None,
         "calls_per_page": calls,
         "generate_s": round(generate_s, 1),
         "kpi_aggregates_s": round(aggregates_s, 1),
@@ -229,8 +231,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="1.0: make bench-volume's size")
     parser.add_argument("--calls", type=int, default=20, help="measured calls per page")
+    parser.add_argument("--keep", action="store_true", help="keep the generated schema")
     args = parser.parse_args()
-    report("staff_pages", asyncio.run(run(args.scale, args.calls)))
+    report("staff_pages", asyncio.run(run(args.scale, args.calls, args.keep)))
 
 
 if __name__ == "__main__":

@@ -288,14 +288,15 @@ async def generate(
     for row in timeline:
         if row[3] != CONTACT:
             continue
-        a = agg.setdefault(row[1], [0, {}, {}, row[2], row[2]])
+        a = agg.setdefault(row[1], [0, {}, {}, row[2], row[2], None])
         a[0] += 1
         a[1][row[4]] = a[1].get(row[4], 0) + 1
         if row[5] == "inbound":
             a[2][row[4]] = a[2].get(row[4], 0) + 1
+            a[5] = row[2] if a[5] is None else max(a[5], row[2])
         a[3], a[4] = min(a[3], row[2]), max(a[4], row[2])
     customers = [
-        (key, a[0], json.dumps(a[1]), json.dumps(a[2]), a[3], a[4]) for key, a in agg.items()
+        (key, a[0], json.dumps(a[1]), json.dumps(a[2]), a[3], a[4], a[5]) for key, a in agg.items()
     ]
 
     # The access log: one staff member makes a third of it; the heavy customer is read often.
@@ -334,6 +335,7 @@ async def generate(
                 "inbound_channels",
                 "first_contact_at",
                 "last_contact_at",
+                "last_inbound_at",
             ],
         ),
         "requests": (

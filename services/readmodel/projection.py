@@ -41,12 +41,14 @@ class CustomerDelta:
     inbound: Counter[str] = field(default_factory=Counter)
     first: datetime | None = None
     last: datetime | None = None
+    last_inbound: datetime | None = None
 
     def add(self, channel: str, inbound: bool, at: datetime) -> None:
         self.contacts += 1
         self.channels[channel] += 1
         if inbound:
             self.inbound[channel] += 1
+            self.last_inbound = at if self.last_inbound is None else max(self.last_inbound, at)
         self.first = at if self.first is None else min(self.first, at)
         self.last = at if self.last is None else max(self.last, at)
 

@@ -40,15 +40,17 @@ IDENTIFIERS = (
 )
 CUSTOMERS = (
     "INSERT INTO customers AS c (customer_key, contact_count, channels, inbound_channels,"
-    " first_contact_at, last_contact_at)"
-    " SELECT k, n, ch::jsonb, ib::jsonb, f, l FROM unnest($1::text[], $2::int[], $3::text[],"
-    " $4::text[], $5::timestamptz[], $6::timestamptz[]) AS x(k, n, ch, ib, f, l)"
+    " first_contact_at, last_contact_at, last_inbound_at)"
+    " SELECT k, n, ch::jsonb, ib::jsonb, f, l, li FROM unnest($1::text[], $2::int[], $3::text[],"
+    " $4::text[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[])"
+    " AS x(k, n, ch, ib, f, l, li)"
     " ON CONFLICT (customer_key) DO UPDATE SET"
     "  contact_count = c.contact_count + EXCLUDED.contact_count,"
     "  channels = add_counts(c.channels, EXCLUDED.channels),"
     "  inbound_channels = add_counts(c.inbound_channels, EXCLUDED.inbound_channels),"
     "  first_contact_at = LEAST(c.first_contact_at, EXCLUDED.first_contact_at),"
-    "  last_contact_at = GREATEST(c.last_contact_at, EXCLUDED.last_contact_at)"
+    "  last_contact_at = GREATEST(c.last_contact_at, EXCLUDED.last_contact_at),"
+    "  last_inbound_at = GREATEST(c.last_inbound_at, EXCLUDED.last_inbound_at)"
 )
 REQUESTS = (
     "INSERT INTO requests (request_id, customer_key, request_type, subject, channel, department,"
@@ -207,7 +209,15 @@ async def write_plan(conn: asyncpg.Connection, plan: Plan) -> None:
         conn,
         CUSTOMERS,
         sorted(
-            (key, d.contacts, json.dumps(d.channels), json.dumps(d.inbound), d.first, d.last)
+            (
+                key,
+                d.contacts,
+                json.dumps(d.channels),
+                json.dumps(d.inbound),
+                d.first,
+                d.last,
+                d.last_inbound,
+            )
             for key, d in plan.customers.items()
         ),
     )

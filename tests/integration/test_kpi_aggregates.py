@@ -239,6 +239,11 @@ def windows(seed: int, events: list[Envelope]) -> list[tuple[datetime, datetime]
     instants = [e.time for e in events]
     midnight = datetime(2026, 3, 1, tzinfo=UTC)
     out = [(midnight, midnight + timedelta(days=90)), (T0, T0 + timedelta(seconds=1))]
+    # Windows reaching past the newest event (as "the last 30 days" does): the repeat-contact
+    # denominator is then read from the customers' last inbound contact, not the timeline.
+    last = max(instants)
+    out += [(a, last + timedelta(seconds=1)) for a in sorted(rnd.sample(instants, 5))]
+    out += [(midnight, last + timedelta(days=400)), (last, last + timedelta(seconds=1))]
     for _ in range(60):
         kind = rnd.random()
         if kind < 0.3:  # both on event instants

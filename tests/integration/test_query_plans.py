@@ -164,6 +164,11 @@ async def kpi_5_years(rec: Any, d: Data) -> object:
     return await kpis.counts(rec, d.g.now - timedelta(days=5 * 365), d.g.now)
 
 
+async def kpi_past_week(rec: Any, d: Data) -> object:
+    """A week of the KPI page's trend: contacts after it, so its customers are counted."""
+    return await kpis.counts(rec, d.g.now - timedelta(days=60), d.g.now - timedelta(days=53))
+
+
 async def gauge(rec: Any, d: Data) -> object:
     return await worklist.open_and_overdue(rec)
 
@@ -225,8 +230,15 @@ CASES: dict[str, tuple[Case, set[str]]] = {
     "resident: my requests": (my_requests, {"requests_customer"}),
     "resident: my access log": (my_access_log, {"access_log_customer_order"}),
     "resident: my timeline": (my_timeline, {"timeline_customer_time"}),
-    "KPIs of 30 days (aggregates)": (kpi_30_days, {"kpi_daily_metric_day", "kpi_contrib_at"}),
-    "KPIs of 5 years (aggregates)": (kpi_5_years, {"kpi_contrib_at"}),
+    "KPIs of 30 days (aggregates)": (
+        kpi_30_days,
+        {"kpi_daily_metric_day", "kpi_contrib_at", "customers_last_inbound"},
+    ),
+    "KPIs of 5 years (aggregates)": (kpi_5_years, {"kpi_contrib_at", "customers_last_inbound"}),
+    "KPIs of a past week (aggregates)": (
+        kpi_past_week,
+        {"kpi_daily_metric_day", "kpi_contrib_at", "timeline_inbound_time"},
+    ),
     "KPIs from scratch (the reference)": (
         kpi_from_scratch,
         {
@@ -337,8 +349,8 @@ async def test_the_aggregates_of_the_generated_data_answer_as_its_rows_do(
     from-scratch count of those rows says, so the plans are of a realistic kpi_daily."""
     catalogue = load_norms(settings.service_norms)
     assert await data.conn.fetchval("SELECT count(*) FROM kpi_daily") > 100
-    for days in (30, 365):
-        start, end = data.g.now - timedelta(days=days), data.g.now
+    for days, before in ((30, 0), (365, 0), (60, 53)):
+        start, end = data.g.now - timedelta(days=days), data.g.now - timedelta(days=before)
         kept = await kpis.compute(data.conn, catalogue, start, end)
         counted = await kpis.compute_from_scratch(data.conn, catalogue, start, end)
         assert kept == counted, days
