@@ -237,20 +237,23 @@ async def project(
 
 async def timed_call(
     session: aiohttp.ClientSession, method: str, url: str, **kwargs: Any
-) -> tuple[str, float]:
-    """One call, capped at CALL_TIMEOUT: its status (or the error's name) and seconds taken."""
+) -> tuple[str, float, int]:
+    """One call, capped at CALL_TIMEOUT: its status (or the error's name), seconds taken and
+    the answer's bytes (what the call had to produce: a figure at two volumes compares
+    fairly only when the answers are alike)."""
     started = time.perf_counter()
+    size = 0
     try:
         async with session.request(
             method, url, timeout=aiohttp.ClientTimeout(total=CALL_TIMEOUT), **kwargs
         ) as r:
-            await r.read()
+            size = len(await r.read())
             status = str(r.status)
     except TimeoutError:
         status = "timeout"
     except aiohttp.ClientError as exc:
         status = exc.__class__.__name__
-    return status, time.perf_counter() - started
+    return status, time.perf_counter() - started, size
 
 
 async def timed(
@@ -270,9 +273,9 @@ async def timed(
     latencies: list[float] = []
     statuses: dict[str, int] = {}
     total, first, slow = warmup + repeats, warmup, False
-    i = 0
+    i, size = 0, 0
     while i < total:
-        status, elapsed = await timed_call(
+        status, elapsed, size = await timed_call(
             session, method, url, headers=headers, json=json_body, params=params
         )
         statuses[status] = statuses.get(status, 0) + 1
@@ -281,7 +284,7 @@ async def timed(
         if i >= first and status.startswith("2"):
             latencies.append(elapsed)
         i += 1
-    return {"statuses": statuses, "slow": slow, **summary_ms(latencies)}
+    return {"statuses": statuses, "slow": slow, "answer_bytes": size, **summary_ms(latencies)}
 
 
 async def deep_cursor(
@@ -452,7 +455,7 @@ async def ingest_with_gauges(api: RunningApi, run: str, schema: str) -> dict[str
                     "outcome": "answered",
                 }
             )
-            status, elapsed = await timed_call(
+            status, elapsed, _ = await timed_call(
                 s, "POST", f"{api.base_url}/v1/ingest/phone", data=body
             )
             statuses[status] = statuses.get(status, 0) + 1
