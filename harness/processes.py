@@ -1,6 +1,7 @@
 """A real `contactmoment api` process on free ports, its output captured for inspection."""
 
 import os
+import signal
 import smtplib
 import socket
 import ssl
@@ -87,8 +88,16 @@ def start_process(name: str, args: list[str], env: dict[str, str] | None = None)
             env={**os.environ, **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=_interruptible,
         )
     return RunningProcess(process, log_path)
+
+
+def _interruptible() -> None:
+    # The tests stop a process with SIGINT (the simulator, as Ctrl-C would). A shell that
+    # runs the suite in the background starts it with SIGINT ignored, which every child
+    # inherits and Python then honours: the process would never stop.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_ready(

@@ -1,7 +1,11 @@
 """Private topics and schemas for projector tests, and a generator of realistic events."""
 
 import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+
+import asyncpg
 
 from schemas.envelope import Envelope, encode, new_event
 from schemas.events import (
@@ -17,7 +21,25 @@ from schemas.keys import Pseudonymiser
 from services.ingest.counter import CounterVisit, map_counter_visit
 from services.ingest.phone import PhoneCall, map_phone_call
 from services.ingest.web import WebSubmission, map_web_submission
+from services.readmodel.migrate import migrate
+from services.settings import Settings
 from tests.e2e.people import valid_bsn
+
+
+@asynccontextmanager
+async def fresh_schemas(settings: Settings, *names: str) -> AsyncIterator[tuple[str, ...]]:
+    """Read-model schemas of these names, migrated, and dropped afterwards."""
+    for name in names:
+        migrate(settings.database_url, name)
+    try:
+        yield names
+    finally:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            for name in names:
+                await conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+        finally:
+            await conn.close()
 
 
 def realistic_events(n_customers: int, seed: int) -> list[Envelope]:

@@ -15,9 +15,9 @@ from schemas.events import AccessLogged, EventType
 from services.projector.apply import ProjectionConfig
 from services.readmodel import writes
 from services.readmodel.compare import differences
-from services.readmodel.migrate import migrate
 from services.readmodel.pool import connect_pool
 from services.settings import Settings
+from tests.integration.projector_fixtures import fresh_schemas
 from tests.integration.test_kpi_aggregates import history, project
 
 
@@ -46,17 +46,9 @@ def with_reads(events: list[Envelope]) -> list[Envelope]:
 
 
 @pytest.fixture
-async def schemas(settings: Settings, unique: str) -> AsyncIterator[tuple[str, str]]:
-    names = (f"bulk_unnest_{unique}", f"bulk_copy_{unique}")
-    for name in names:
-        migrate(settings.database_url, name)
-    yield names
-    conn = await asyncpg.connect(settings.database_url)
-    try:
-        for name in names:
-            await conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
-    finally:
-        await conn.close()
+async def schemas(settings: Settings, unique: str) -> AsyncIterator[tuple[str, ...]]:
+    async with fresh_schemas(settings, f"bulk_unnest_{unique}", f"bulk_copy_{unique}") as names:
+        yield names
 
 
 async def test_copy_and_unnest_write_the_same_rows(

@@ -37,9 +37,9 @@ from schemas.keys import Pseudonymiser, customer_key
 from services.projector.apply import ProjectionConfig, apply_batch
 from services.readmodel import kpis
 from services.readmodel.compare import differences
-from services.readmodel.migrate import migrate
 from services.readmodel.pool import connect_pool
 from services.settings import Settings
+from tests.integration.projector_fixtures import fresh_schemas
 
 T0 = datetime(2026, 3, 2, 7, 30, tzinfo=UTC)  # a Monday; the history spans ~10 weeks
 P = Pseudonymiser("kpi-aggregate-test-key-0123")
@@ -264,17 +264,9 @@ def windows(seed: int, events: list[Envelope]) -> list[tuple[datetime, datetime]
 
 
 @pytest.fixture
-async def schemas(settings: Settings, unique: str) -> AsyncIterator[tuple[str, str]]:
-    names = (f"kpi_a_{unique}", f"kpi_b_{unique}")
-    for name in names:
-        migrate(settings.database_url, name)
-    yield names
-    conn = await asyncpg.connect(settings.database_url)
-    try:
-        for name in names:
-            await conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
-    finally:
-        await conn.close()
+async def schemas(settings: Settings, unique: str) -> AsyncIterator[tuple[str, ...]]:
+    async with fresh_schemas(settings, f"kpi_a_{unique}", f"kpi_b_{unique}") as names:
+        yield names
 
 
 async def test_aggregates_equal_the_from_scratch_figures_and_rebuild_identically(
