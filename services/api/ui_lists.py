@@ -157,10 +157,12 @@ async def werkvoorraad(request: Request) -> Response:
         try:
             filters = parse_filters(query, staff)
         except BadFilter as exc:
-            return _worklist_page(staff, None, [], False, 400, str(exc), choices)
+            return _worklist_page(staff, None, [], False, 400, str(exc), departments=choices)
         scope = policy.worklist(staff, filters["status"], filters["afdeling"])
         if isinstance(scope, str):
-            return _worklist_page(staff, filters, [], False, 403, _refusal(staff, scope), choices)
+            return _worklist_page(
+                staff, filters, [], False, 403, _refusal(staff, scope), departments=choices
+            )
         role, department = scope
         statuses = (
             worklist.CLOSED_STATUSES if filters["status"] == "closed" else worklist.OPEN_STATUSES
@@ -228,10 +230,12 @@ async def regie_page(request: Request) -> Response:
         try:
             filters = parse_filters({**query, "status": "overdue"}, staff)
         except BadFilter as exc:
-            return _regie_page(None, [], {}, False, 400, str(exc), choices)
+            return _regie_page(None, [], {}, False, 400, str(exc), departments=choices)
         scope = policy.worklist(staff, "overdue", filters["afdeling"])
         if isinstance(scope, str):
-            return _regie_page(filters, [], {}, False, 403, _refusal(staff, scope), choices)
+            return _regie_page(
+                filters, [], {}, False, 403, _refusal(staff, scope), departments=choices
+            )
         role, department = scope
         async with connection(request) as conn:
             items = await worklist.requests(

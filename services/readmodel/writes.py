@@ -138,16 +138,23 @@ def _columns(rows: Sequence[Row]) -> list[list[Any]]:
     return [list(column) for column in zip(*rows, strict=True)]
 
 
-async def _bulk(conn: asyncpg.Connection, sql: str, rows: Sequence[Row]) -> str | None:
-    """Insert `rows` with `sql` (unnest over arrays), or by COPY and its staged form for
-    many rows; returns the command status (None for no rows)."""
-    if not rows:
-        return None
+async def _statement(
+    conn: asyncpg.Connection, sql: str, rows: Sequence[Row]
+) -> tuple[str, list[list[Any]]]:
+    """What inserts `rows`: `sql` with the rows as arrays, or, for many rows of a staged
+    statement, its INSERT … SELECT from the staging table the rows were just COPYed into."""
     staged = STAGED.get(sql)
     if staged is None or len(rows) < COPY_FROM:
-        return str(await conn.execute(sql, *_columns(rows)))
+        return sql, _columns(rows)
     await _copy(conn, staged, rows)
-    return str(await conn.execute(staged.insert))
+    return staged.insert, []
+
+
+async def _bulk(conn: asyncpg.Connection, sql: str, rows: Sequence[Row]) -> None:
+    """Insert `rows` with `sql` (unnest over arrays), or by COPY and its staged form."""
+    if rows:
+        query, args = await _statement(conn, sql, rows)
+        await conn.execute(query, *args)
 
 
 async def _copy(conn: asyncpg.Connection, staged: Staged, rows: Sequence[Row]) -> None:
@@ -188,13 +195,10 @@ async def record_processed(
 ) -> set[str]:
     """Enter (topic, event) pairs in the ledger; returns the ids that were not there yet."""
     rows = [(UUID(e.id), e.type.value, e.subject, topic) for topic, e in events]
-    if len(rows) < COPY_FROM:
-        fresh = await conn.fetch(LEDGER, *_columns(rows)) if rows else []
-    else:
-        staged = STAGED[LEDGER]
-        await _copy(conn, staged, rows)
-        fresh = await conn.fetch(staged.insert)
-    return {str(row["event_id"]) for row in fresh}
+    if not rows:
+        return set()
+    query, args = await _statement(conn, LEDGER, rows)
+    return {str(row["event_id"]) for row in await conn.fetch(query, *args)}
 
 
 async def write_plan(conn: asyncpg.Connection, plan: Plan) -> None:
