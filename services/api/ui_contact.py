@@ -123,7 +123,7 @@ def _dutch(error: Any) -> str:
     kind = str(error.get("type", ""))
     if kind in ("missing", "string_too_short"):
         return "vul dit in"
-    if kind == "string_too_long":
+    if kind in ("string_too_long", "too_long"):  # too_long: a limit on top of a text type
         return "dit is te lang"
     if kind in ("enum", "literal_error"):
         return "kies een van de mogelijkheden"

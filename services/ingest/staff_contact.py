@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.events import Actor, Channel, ContactRecorded, Direction, EventType, RequestType
 from schemas.identifiers import IdentifierKind
@@ -32,6 +33,7 @@ from services.ingest.common import (
     identifiers,
     request_id_for,
 )
+from services.settings import DEPARTMENT_MAX
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
@@ -47,7 +49,8 @@ class StaffCallback(BaseModel):
     """Terugbelverzoek: who calls back (a department), which number, and the wish time."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    department: ShortText
+    # As long as the worklist's department filter takes: a longer name could not be found.
+    department: Annotated[ShortText, Field(max_length=DEPARTMENT_MAX)]
     phone: Phone
     before: Instant | None = None
 

@@ -126,3 +126,27 @@ async def test_without_departments_configured_the_department_is_typed(
 ) -> None:
     page = await client.get("/ui/", headers=SIGNED_IN)
     assert '<input id="c-department" name="department" maxlength="100"' in page.text
+
+
+async def test_a_typed_department_longer_than_the_worklist_filter_takes_is_refused(
+    client: httpx.AsyncClient, publisher: MemoryPublisher
+) -> None:
+    """The form's maxlength is the browser's; the server holds the same 100 characters, or
+    the callback would go to a department no worklist filter can name."""
+    csrf = await csrf_of(client, "/ui/", SIGNED_IN)
+    form = {
+        "csrf": csrf,
+        "form_id": "f-long",
+        "purpose": "klantcontact",
+        "bsn": "111222333",
+        "channel": "phone",
+        "subject": "paspoort",
+        "outcome": "callback-requested",
+        "callback": "ja",
+        "callback_phone": "0612345678",
+        "department": "V" * 101,
+    }
+    refused = await client.post("/ui/contact", data=form, headers=OURS)
+    assert refused.status_code == 422, refused.text
+    assert "Afdeling" in refused.text and "te lang" in refused.text
+    assert publisher.records == []
