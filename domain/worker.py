@@ -161,13 +161,39 @@ class _Step:
         self.customers[key] = view
         if fresh:
             self.request_event(event, offset, now)
+        else:
+            self.rewrite(event)
+
+    def rewrite(self, event: Envelope) -> None:
+        """A redelivered event writes its clock and that clock's deadline bucket again, as
+        they stand. Redelivery follows a crash, which can leave a step's writes in the local
+        store without their changelog records: a worker that takes the partition over from
+        the changelog would otherwise never see the clock, and the request never breach."""
+        data = event.data
+        if isinstance(data, DocumentIssued):
+            key = f"doc:{event.id}"
+        elif isinstance(data, (RequestOpened, *_ABOUT_A_REQUEST)) and data.request_id:
+            key = data.request_id
+        else:
+            return
+        raw = self.clocks.get(key)
+        if raw is None:
+            return
+        self.clocks[key] = raw
+        clock = load(raw)
+        indexed = clock.indexed if isinstance(clock, RequestClock | DocumentClock) else None
+        slot = f"{self.partition}|{indexed}"
+        bucket = self.index.get(slot) if indexed is not None else None
+        if bucket is not None:
+            self.index[slot] = bucket
 
     def request_event(self, event: Envelope, offset: int, now: datetime) -> None:
         data = event.data
         if isinstance(data, RequestOpened):
             known = self.clock(data.request_id)
             if known is not None and not isinstance(known, EarlySteps):
-                return  # opened before: a resend
+                self.rewrite(event)  # opened before: a resend
+                return
             ctx = self.context(event.subject)
             clock, out = requests.opened_with(event, known, ctx, now)
             born = known.born if known and known.born is not None else offset

@@ -220,3 +220,24 @@ def test_a_tick_writes_the_cursor_only_when_it_moves() -> None:
     assert first.cursors == []
     later = worker.on_tick(w.views(), CATALOGUE, 0, OPENED.timestamp() + 1.0)
     assert later.cursors == [Put("0", int(OPENED.timestamp()))]
+
+
+def test_a_redelivered_event_writes_its_clock_and_bucket_again() -> None:
+    # A crash can leave a step's writes in the worker's local store without their
+    # changelog records (still in the producer): the redelivered event finds its request
+    # known and must write the clock and its deadline bucket again, or a worker that takes
+    # the partition over from the changelog never sees the request and it never breaches.
+    w = Worker()
+    w.tick(OPENED)
+    w.event(opening(), OPENED)
+    clock = w.tables["clocks"]["r1"]
+    bucket = f"0|{clock['indexed']}"
+    again = worker.on_event(w.views(), CATALOGUE, 0, 99, opening(), OPENED.timestamp())
+    assert again.clocks == [Put("r1", clock)]
+    assert again.index == [Put(bucket, w.tables["index"][bucket])]
+    assert again.outputs == [] and again.linked == []
+    late = answer(DUE + timedelta(minutes=5))
+    w.event(late, DUE + timedelta(minutes=6))
+    answered = w.tables["clocks"]["r1"]
+    redelivered = worker.on_event(w.views(), CATALOGUE, 0, 100, late, DUE.timestamp())
+    assert redelivered.clocks == [Put("r1", answered)] and redelivered.outputs == []
